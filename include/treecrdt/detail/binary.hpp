@@ -1,0 +1,93 @@
+#pragma once
+// A tiny binary encoding (LEB128 varints, length-prefixed bytes) shared by checkpoints and the
+// database adapters' op bodies. The reader checks every bound: corrupt input throws, never overreads.
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace treecrdt::detail {
+
+/// Thrown by binary_reader on truncated or malformed input; callers translate it into their own error.
+class decode_failure : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class binary_writer {
+ public:
+  explicit binary_writer(std::string& out) noexcept : out_(out) {}
+
+  void u8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
+  void varint(std::uint64_t v) {
+    while (v >= 0x80) {
+      out_.push_back(static_cast<char>((v & 0x7f) | 0x80));
+      v >>= 7;
+    }
+    out_.push_back(static_cast<char>(v));
+  }
+  void fixed64(std::uint64_t v) {
+    for (int i = 0; i < 8; ++i) out_.push_back(static_cast<char>(v >> (56 - 8 * i)));
+  }
+  void byte_string(std::string_view b) {
+    varint(b.size());
+    out_.append(b);
+  }
+  [[nodiscard]] std::string& buffer() noexcept { return out_; }
+
+ private:
+  std::string& out_;
+};
+
+class binary_reader {
+ public:
+  explicit binary_reader(std::string_view in) noexcept : in_(in) {}
+
+  [[nodiscard]] std::uint8_t u8() {
+    need(1);
+    return static_cast<std::uint8_t>(in_[pos_++]);
+  }
+  [[nodiscard]] std::uint64_t varint() {
+    std::uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      const std::uint8_t b = u8();
+      v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
+      if ((b & 0x80) == 0) return v;
+    }
+    throw decode_failure("varint longer than 64 bits");
+  }
+  [[nodiscard]] std::uint64_t fixed64() {
+    need(8);
+    std::uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(in_[pos_++]);
+    return v;
+  }
+  [[nodiscard]] std::string_view byte_string() {
+    const std::uint64_t n = varint();
+    need(n);
+    const auto s = in_.substr(pos_, static_cast<std::size_t>(n));
+    pos_ += static_cast<std::size_t>(n);
+    return s;
+  }
+  [[nodiscard]] bool at_end() const noexcept { return pos_ == in_.size(); }
+  [[nodiscard]] std::size_t remaining() const noexcept { return in_.size() - pos_; }
+
+ private:
+  void need(std::uint64_t n) const {
+    if (n > in_.size() - pos_) throw decode_failure("truncated input");
+  }
+  std::string_view in_;
+  std::size_t pos_ = 0;
+};
+
+/// FNV-1a 64: detects flipped or truncated checkpoint bytes (not an adversarial MAC).
+[[nodiscard]] inline std::uint64_t fnv1a64(std::string_view data) noexcept {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : data) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+}  // namespace treecrdt::detail

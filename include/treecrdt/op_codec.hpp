@@ -1,0 +1,64 @@
+#pragma once
+// Binary encoding of an op's body (everything but its key). Database adapters store the key in
+// columns (for the index and scan_after) and the body as one blob. The encoding is canonical: equal
+// ops have equal bodies, so comparing bodies tells a duplicate from a conflict.
+#include <string>
+#include <string_view>
+
+#include "detail/binary.hpp"
+#include "errors.hpp"
+#include "op.hpp"
+
+namespace treecrdt {
+
+namespace detail {
+inline void encode_node(binary_writer& w, node_id n) {
+  w.fixed64(n.hi);
+  w.fixed64(n.lo);
+}
+[[nodiscard]] inline node_id decode_node(binary_reader& r) {
+  node_id n;
+  n.hi = r.fixed64();
+  n.lo = r.fixed64();
+  return n;
+}
+}  // namespace detail
+
+inline constexpr std::uint8_t op_body_format = 1;
+
+template <OpKey Key>
+[[nodiscard]] std::string encode_op_body(const op<Key>& o) {
+  std::string out;
+  detail::binary_writer w(out);
+  w.u8(op_body_format);
+  w.u8(static_cast<std::uint8_t>(o.kind));
+  detail::encode_node(w, o.node);
+  detail::encode_node(w, o.parent);
+  w.byte_string(o.order_key);
+  w.u8(o.payload ? 1 : 0);
+  if (o.payload) w.byte_string(*o.payload);
+  w.u8(o.known_state ? 1 : 0);
+  if (o.known_state) encode_version_vector(w, *o.known_state);
+  return out;
+}
+
+/// Rebuilds an op from its key and body. Throws detail::decode_failure on a malformed body.
+template <OpKey Key>
+[[nodiscard]] op<Key> decode_op_body(Key key, std::string_view body) {
+  detail::binary_reader r(body);
+  if (r.u8() != op_body_format) throw detail::decode_failure("unknown op body format");
+  op<Key> o;
+  o.key = std::move(key);
+  const auto kind = r.u8();
+  if (kind < 1 || kind > 5) throw detail::decode_failure("unknown op kind");
+  o.kind = static_cast<op_kind>(kind);
+  o.node = detail::decode_node(r);
+  o.parent = detail::decode_node(r);
+  o.order_key = bytes(r.byte_string());
+  if (r.u8() != 0) o.payload = bytes(r.byte_string());
+  if (r.u8() != 0) o.known_state = decode_version_vector<replica_of<Key>>(r);
+  if (!r.at_end()) throw detail::decode_failure("trailing bytes after op body");
+  return o;
+}
+
+}  // namespace treecrdt

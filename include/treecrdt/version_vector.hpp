@@ -1,0 +1,175 @@
+#pragma once
+// Gap-aware version vectors (SPEC §4): a set of dots stored per replica as a contiguous prefix
+// 1..frontier plus sorted, disjoint, non-adjacent ranges above it. Missing counters stay missing.
+#include <algorithm>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include <boost/container/flat_map.hpp>
+
+#include "detail/binary.hpp"
+#include "op_key.hpp"
+
+namespace treecrdt {
+
+/// An inclusive range of counters `[first, last]`.
+struct counter_range {
+  std::uint64_t first = 0;
+  std::uint64_t last = 0;
+  friend bool operator==(const counter_range&, const counter_range&) = default;
+};
+
+template <class Replica>
+class version_vector {
+ public:
+  using replica_type = Replica;
+
+  /// Per replica: counters 1..frontier, plus `ranges` (sorted, disjoint, first > frontier + 1,
+  /// never adjacent to each other). Empty entries are never stored.
+  struct entry {
+    std::uint64_t frontier = 0;
+    std::vector<counter_range> ranges;
+    friend bool operator==(const entry&, const entry&) = default;
+  };
+
+  /// Adds the dot (r, c); c == 0 is ignored. Complexity: O(1) amortized for in-order counters,
+  /// O(log g + g) worst case in the number g of gaps of that replica.
+  void observe(const Replica& r, std::uint64_t c) {
+    if (c != 0) add_range(r, c, c);
+  }
+
+  /// Adds every counter in [first, last] (first ≥ 1, first ≤ last); other inputs are ignored.
+  void add_range(const Replica& r, std::uint64_t first, std::uint64_t last) {
+    if (first == 0 || first > last) return;
+    entry& e = entries_[r];
+    insert_range(e, first, last);
+  }
+
+  [[nodiscard]] bool contains(const Replica& r, std::uint64_t c) const {
+    if (c == 0) return false;
+    const auto it = entries_.find(r);
+    return it != entries_.end() && covers(it->second, c, c);
+  }
+
+  /// Set union. Complexity: linear in the total size of both vectors' entries.
+  void merge(const version_vector& other) {
+    for (const auto& [r, e] : other.entries_) {
+      entry& mine = entries_[r];
+      if (e.frontier > 0) insert_range(mine, 1, e.frontier);
+      for (const auto& range : e.ranges) insert_range(mine, range.first, range.last);
+    }
+  }
+
+  /// True when every dot of `other` is in this vector.
+  [[nodiscard]] bool is_aware_of(const version_vector& other) const {
+    for (const auto& [r, e] : other.entries_) {
+      const auto it = entries_.find(r);
+      if (it == entries_.end()) return false;
+      if (e.frontier > 0 && !covers(it->second, 1, e.frontier)) return false;
+      for (const auto& range : e.ranges)
+        if (!covers(it->second, range.first, range.last)) return false;
+    }
+    return true;
+  }
+
+  [[nodiscard]] bool empty() const noexcept { return entries_.empty(); }
+  [[nodiscard]] std::size_t replica_count() const noexcept { return entries_.size(); }
+  /// Entries sorted by replica: the canonical iteration order for encoders.
+  [[nodiscard]] const auto& entries() const noexcept { return entries_; }
+
+  /// Largest counter seen from r (0 if none).
+  [[nodiscard]] std::uint64_t max_counter(const Replica& r) const {
+    const auto it = entries_.find(r);
+    if (it == entries_.end()) return 0;
+    return it->second.ranges.empty() ? it->second.frontier : it->second.ranges.back().last;
+  }
+
+  friend bool operator==(const version_vector&, const version_vector&) = default;
+
+ private:
+  static bool covers(const entry& e, std::uint64_t first, std::uint64_t last) {
+    if (last <= e.frontier) return true;
+    if (first <= e.frontier) first = e.frontier + 1;
+    // The only range that can hold `first` is the last one starting at or below it.
+    auto it = std::upper_bound(e.ranges.begin(), e.ranges.end(), first,
+                               [](std::uint64_t v, const counter_range& cr) { return v < cr.first; });
+    if (it == e.ranges.begin()) return false;
+    --it;
+    return it->first <= first && it->last >= last;
+  }
+
+  static void insert_range(entry& e, std::uint64_t first, std::uint64_t last) {
+    if (last <= e.frontier) return;
+    if (first <= e.frontier + 1) {
+      e.frontier = last;
+    } else {
+      auto& rs = e.ranges;
+      // Fast path: in-order counters extend or follow the last range.
+      if (rs.empty() || first > rs.back().last + 1) {
+        rs.push_back({first, last});
+        return;
+      }
+      // General path: merge with every range that overlaps or touches [first, last].
+      auto lo = std::lower_bound(rs.begin(), rs.end(), first,
+                                 [](const counter_range& cr, std::uint64_t v) { return cr.last + 1 < v; });
+      auto hi = lo;
+      while (hi != rs.end() && hi->first <= last + 1) {
+        first = std::min(first, hi->first);
+        last = std::max(last, hi->last);
+        ++hi;
+      }
+      lo = rs.erase(lo, hi);
+      rs.insert(lo, counter_range{first, last});
+    }
+    absorb_into_frontier(e);
+  }
+
+  static void absorb_into_frontier(entry& e) {
+    auto& rs = e.ranges;
+    std::size_t drop = 0;
+    while (drop < rs.size() && rs[drop].first <= e.frontier + 1) {
+      e.frontier = std::max(e.frontier, rs[drop].last);
+      ++drop;
+    }
+    if (drop > 0) rs.erase(rs.begin(), rs.begin() + static_cast<std::ptrdiff_t>(drop));
+  }
+
+  boost::container::flat_map<Replica, entry> entries_;
+};
+
+/// Canonical binary form: entries in replica order, ranges in counter order.
+template <class Replica>
+void encode_version_vector(detail::binary_writer& w, const version_vector<Replica>& vv) {
+  w.varint(vv.replica_count());
+  for (const auto& [r, e] : vv.entries()) {
+    w.byte_string(replica_codec<Replica>::to_bytes(r));
+    w.varint(e.frontier);
+    w.varint(e.ranges.size());
+    for (const auto& cr : e.ranges) {
+      w.varint(cr.first);
+      w.varint(cr.last);
+    }
+  }
+}
+
+template <class Replica>
+[[nodiscard]] version_vector<Replica> decode_version_vector(detail::binary_reader& r) {
+  version_vector<Replica> vv;
+  const std::uint64_t n = r.varint();
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const Replica rep = replica_codec<Replica>::from_bytes(r.byte_string());
+    const std::uint64_t frontier = r.varint();
+    vv.add_range(rep, 1, frontier);
+    const std::uint64_t ranges = r.varint();
+    for (std::uint64_t j = 0; j < ranges; ++j) {
+      const std::uint64_t first = r.varint();
+      const std::uint64_t last = r.varint();
+      if (first == 0 || first > last) throw detail::decode_failure("bad counter range in version vector");
+      vv.add_range(rep, first, last);
+    }
+  }
+  return vv;
+}
+
+}  // namespace treecrdt
