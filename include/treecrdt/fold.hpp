@@ -1,0 +1,74 @@
+#pragma once
+// The fold (SPEC §5) as free functions over any MaterializedStore: applying every op of the log in
+// ascending key order to the initial store gives the materialized state. Each function is one
+// numbered rule; none of them allocates beyond what the store needs.
+#include "op.hpp"
+#include "store/store_concepts.hpp"
+
+namespace treecrdt {
+
+/// Rule 1, cycle(n, p): would placing n under p make n its own ancestor?
+/// Complexity: O(depth of p).
+template <MaterializedStore Store>
+[[nodiscard]] bool would_cycle(const Store& s, typename Store::handle n, typename Store::handle p) {
+  for (auto x = p; x != typename Store::handle{}; x = s.parent_of(x)) {
+    const node_id id = s.id_of(x);
+    if (id == root_node || id == trash_node) return false;
+    if (x == n) return true;
+  }
+  return false;
+}
+
+/// Rule 5: last-writer-wins payload.
+template <MaterializedStore Store>
+void apply_payload(Store& s, typename Store::handle n, const std::optional<bytes>& value,
+                   const typename Store::key_type& key) {
+  const auto& writer = s.payload_writer(n);
+  if (writer && !(*writer < key)) return;
+  s.set_payload(n, value, key);
+}
+
+/// Applies one op (rules 0–5). Requires: `o` is valid (validation_error(o) is empty).
+/// Complexity: O(depth + log siblings) for insert/move, O(|known_state|) for delete/tombstone.
+template <MaterializedStore Store>
+void apply_op(Store& s, const op<typename Store::key_type>& o) {
+  using handle = typename Store::handle;
+  const auto& replica = o.key.replica;
+  const std::uint64_t counter = o.key.counter;
+  switch (o.kind) {
+    case op_kind::insert: {  // rule 2
+      const handle n = s.ensure(o.node);
+      const handle p = s.ensure(o.parent);
+      if (p != n && !would_cycle(s, n, p)) {
+        s.attach(n, p, o.order_key);
+        s.record_change(n, replica, counter);
+        s.record_change(p, replica, counter);
+      }
+      if (o.payload) apply_payload(s, n, o.payload, o.key);
+      return;
+    }
+    case op_kind::move: {  // rule 3
+      const handle n = s.ensure(o.node);
+      const handle p = s.ensure(o.parent);
+      const bool to_trash = o.parent == trash_node;
+      if (!to_trash && (p == n || would_cycle(s, n, p))) return;
+      const handle old_parent = s.parent_of(n);
+      s.attach(n, p, o.order_key);
+      s.record_change(n, replica, counter);
+      if (old_parent != handle{} && s.id_of(old_parent) != trash_node) s.record_change(old_parent, replica, counter);
+      if (!to_trash) s.record_change(p, replica, counter);
+      return;
+    }
+    case op_kind::delete_:
+    case op_kind::tombstone: {  // rule 4
+      const handle n = s.ensure(o.node);
+      s.merge_deleted(n, replica, counter, o.known_state ? &*o.known_state : nullptr);
+      return;
+    }
+    case op_kind::payload:  // rule 5
+      apply_payload(s, s.ensure(o.node), o.payload, o.key);
+      return;
+  }
+}
+
+}  // namespace treecrdt

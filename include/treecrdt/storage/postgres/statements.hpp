@@ -1,0 +1,164 @@
+#pragma once
+// Every data statement of the PostgreSQL storage policy, as fixed SQL with numbered parameters.
+// A connection prepares each one the first time it is used and reuses it afterwards.
+// $1 is always the document id: every statement touches exactly one document.
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "connection.hpp"
+#include "wire.hpp"
+
+namespace treecrdt::pg {
+
+enum class statement : std::uint8_t {
+  lock_document,
+  ensure_document,
+  append,
+  declare_scan_all,
+  declare_scan_after,
+  fetch_scan,
+  close_scan,
+  op_count,
+  max_lamport,
+  max_counter,
+  load_meta,
+  store_meta,
+  save_checkpoint,
+  latest_checkpoint,
+  latest_checkpoint_before,
+  load_checkpoint,
+  drop_checkpoints_from,
+  drop_checkpoint,
+  list_checkpoints,
+};
+inline constexpr std::size_t statement_count = 19;
+
+/// Rows per FETCH of scan_after (the number in the fetch_scan SQL): bounds client memory while
+/// amortizing round trips.
+inline constexpr int scan_fetch_rows = 1000;
+
+struct statement_text {
+  const char* name;
+  const char* sql;
+  std::array<type_oid, 8> types;
+  std::size_t type_count;
+  [[nodiscard]] std::span<const type_oid> parameter_types() const noexcept { return {types.data(), type_count}; }
+};
+
+// Column order of key-carrying results: lamport, replica, counter (then the rest).
+inline constexpr std::array<statement_text, statement_count> statements = {{
+    // Serializes writers of one document across connections and processes; read committed then shows
+    // each following statement everything committed before the lock was granted.
+    {"treecrdt_lock_document", "SELECT op_count FROM treecrdt_meta WHERE doc = $1 FOR UPDATE", {bytea_oid}, 1},
+    {"treecrdt_ensure_document", "INSERT INTO treecrdt_meta (doc) VALUES ($1) ON CONFLICT (doc) DO NOTHING",
+     {bytea_oid}, 1},
+    // One round trip per batch. `clash` finds batch ops whose id is stored with other content; only
+    // when there is none (and $7, "check only", is false) are the new ops inserted; the op count is
+    // bumped by what was inserted. Result rows: (false, batch index) per clash, (true, batch index)
+    // per newly stored op.
+    {"treecrdt_append",
+     "WITH batch AS ("
+     "  SELECT * FROM unnest($2::int8[], $3::bytea[], $4::int8[], $5::int8[], $6::bytea[])"
+     "    AS b(idx, replica, counter, lamport, body)),"
+     " clash AS ("
+     "  SELECT b.idx FROM batch b JOIN treecrdt_ops o"
+     "    ON o.doc = $1 AND o.replica = b.replica AND o.counter = b.counter"
+     "  WHERE o.lamport <> b.lamport OR o.body <> b.body),"
+     " inserted AS ("
+     "  INSERT INTO treecrdt_ops (doc, replica, counter, lamport, body)"
+     "  SELECT $1, b.replica, b.counter, b.lamport, b.body FROM batch b"
+     "  WHERE NOT $7 AND NOT EXISTS (SELECT 1 FROM clash)"
+     "  ON CONFLICT (doc, replica, counter) DO NOTHING"
+     "  RETURNING replica, counter),"
+     " counted AS ("
+     "  UPDATE treecrdt_meta SET op_count = op_count + (SELECT count(*) FROM inserted)"
+     "  WHERE doc = $1 RETURNING op_count)"
+     " SELECT false, c.idx FROM clash c"
+     " UNION ALL"
+     " SELECT true, b.idx FROM inserted i JOIN batch b ON b.replica = i.replica AND b.counter = i.counter",
+     {bytea_oid, int8_array_oid, bytea_array_oid, int8_array_oid, int8_array_oid, bytea_array_oid, bool_oid},
+     7},
+    {"treecrdt_declare_scan_all",
+     "DECLARE treecrdt_scan NO SCROLL CURSOR FOR"
+     " SELECT lamport, replica, counter, body FROM treecrdt_ops WHERE doc = $1"
+     " ORDER BY lamport, replica, counter",
+     {bytea_oid}, 1},
+    {"treecrdt_declare_scan_after",
+     "DECLARE treecrdt_scan NO SCROLL CURSOR FOR"
+     " SELECT lamport, replica, counter, body FROM treecrdt_ops"
+     " WHERE doc = $1 AND (lamport, replica, counter) > ($2, $3, $4)"
+     " ORDER BY lamport, replica, counter",
+     {bytea_oid, int8_oid, bytea_oid, int8_oid}, 4},
+    {"treecrdt_fetch_scan", "FETCH FORWARD 1000 FROM treecrdt_scan", {}, 0},
+    {"treecrdt_close_scan", "CLOSE treecrdt_scan", {}, 0},
+    {"treecrdt_op_count", "SELECT op_count FROM treecrdt_meta WHERE doc = $1", {bytea_oid}, 1},
+    {"treecrdt_max_lamport", "SELECT lamport FROM treecrdt_ops WHERE doc = $1 ORDER BY lamport DESC LIMIT 1",
+     {bytea_oid}, 1},
+    {"treecrdt_max_counter",
+     "SELECT counter FROM treecrdt_ops WHERE doc = $1 AND replica = $2 ORDER BY counter DESC LIMIT 1",
+     {bytea_oid, bytea_oid}, 2},
+    {"treecrdt_load_meta",
+     "SELECT head_lamport, head_replica, head_counter, head_seq, frontier_lamport, frontier_replica,"
+     " frontier_counter FROM treecrdt_meta WHERE doc = $1",
+     {bytea_oid}, 1},
+    {"treecrdt_store_meta",
+     "UPDATE treecrdt_meta SET head_lamport = $2, head_replica = $3, head_counter = $4, head_seq = $5,"
+     " frontier_lamport = $6, frontier_replica = $7, frontier_counter = $8 WHERE doc = $1",
+     {bytea_oid, int8_oid, bytea_oid, int8_oid, int8_oid, int8_oid, bytea_oid, int8_oid}, 8},
+    // Ids come from a per-document counter in the (already locked) meta row; a checkpoint at an
+    // existing key is replaced and gets a new id.
+    {"treecrdt_save_checkpoint",
+     "WITH next AS ("
+     "  UPDATE treecrdt_meta SET next_checkpoint_id = next_checkpoint_id + 1 WHERE doc = $1"
+     "  RETURNING next_checkpoint_id - 1 AS id)"
+     " INSERT INTO treecrdt_checkpoints (doc, id, lamport, replica, counter, seq, size_bytes, blob)"
+     " SELECT $1, next.id, $2, $3, $4, $5, octet_length($6), $6 FROM next"
+     " ON CONFLICT (doc, lamport, replica, counter) DO UPDATE"
+     "  SET id = EXCLUDED.id, seq = EXCLUDED.seq, size_bytes = EXCLUDED.size_bytes, blob = EXCLUDED.blob"
+     " RETURNING id",
+     {bytea_oid, int8_oid, bytea_oid, int8_oid, int8_oid, bytea_oid}, 6},
+    {"treecrdt_latest_checkpoint",
+     "SELECT lamport, replica, counter, id, seq, size_bytes FROM treecrdt_checkpoints WHERE doc = $1"
+     " ORDER BY lamport DESC, replica DESC, counter DESC LIMIT 1",
+     {bytea_oid}, 1},
+    {"treecrdt_latest_checkpoint_before",
+     "SELECT lamport, replica, counter, id, seq, size_bytes FROM treecrdt_checkpoints"
+     " WHERE doc = $1 AND (lamport, replica, counter) < ($2, $3, $4)"
+     " ORDER BY lamport DESC, replica DESC, counter DESC LIMIT 1",
+     {bytea_oid, int8_oid, bytea_oid, int8_oid}, 4},
+    {"treecrdt_load_checkpoint", "SELECT blob FROM treecrdt_checkpoints WHERE doc = $1 AND id = $2",
+     {bytea_oid, int8_oid}, 2},
+    {"treecrdt_drop_checkpoints_from",
+     "DELETE FROM treecrdt_checkpoints WHERE doc = $1 AND (lamport, replica, counter) >= ($2, $3, $4)",
+     {bytea_oid, int8_oid, bytea_oid, int8_oid}, 4},
+    {"treecrdt_drop_checkpoint", "DELETE FROM treecrdt_checkpoints WHERE doc = $1 AND id = $2",
+     {bytea_oid, int8_oid}, 2},
+    {"treecrdt_list_checkpoints",
+     "SELECT lamport, replica, counter, id, seq, size_bytes FROM treecrdt_checkpoints WHERE doc = $1"
+     " ORDER BY lamport, replica, counter",
+     {bytea_oid}, 1},
+}};
+
+/// Prepares statements on first use, once per connection.
+class statement_cache {
+ public:
+  /// Forget what was prepared: the connection was replaced.
+  void reset() noexcept { prepared_ = {}; }
+
+  result run(connection& conn, statement s, const params& p, std::string_view what) {
+    const auto i = static_cast<std::size_t>(s);
+    const statement_text& text = statements[i];
+    if (!prepared_[i]) {
+      conn.prepare(what, text.name, text.sql, text.parameter_types());
+      prepared_[i] = true;
+    }
+    return conn.exec_prepared(what, text.name, p);
+  }
+
+ private:
+  std::array<bool, statement_count> prepared_{};
+};
+
+}  // namespace treecrdt::pg

@@ -1,0 +1,172 @@
+#pragma once
+// The on-disk format of sqlite_storage (documented in full at the top of storage/sqlite.hpp):
+// the application id and schema version written in the file header, the order-preserving integer
+// encoding, the DDL, and the check run at open that refuses foreign or newer files without
+// touching them.
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "../../errors.hpp"
+#include "connection.hpp"
+#include "error.hpp"
+
+#if SQLITE_VERSION_NUMBER < 3024000
+#error "treecrdt's SQLite storage needs SQLite >= 3.24 (row values, ON CONFLICT DO NOTHING, prepare_v3)"
+#endif
+
+namespace treecrdt::sqlite {
+
+/// PRAGMA application_id of every treecrdt database: the ASCII bytes "TCRD".
+inline constexpr std::int32_t application_id = 0x54435244;
+/// PRAGMA user_version: the schema version this header reads and writes.
+inline constexpr std::int32_t schema_version = 1;
+
+/// SQLite integers are signed 64-bit; lamports and counters are unsigned. Flipping the top bit maps
+/// 0 → INT64_MIN and 2^64-1 → INT64_MAX, so SQL comparisons and ORDER BY follow unsigned order.
+[[nodiscard]] constexpr std::int64_t to_ordered_int64(std::uint64_t v) noexcept {
+  return static_cast<std::int64_t>(v ^ (std::uint64_t{1} << 63));
+}
+[[nodiscard]] constexpr std::uint64_t from_ordered_int64(std::int64_t v) noexcept {
+  return static_cast<std::uint64_t>(v) ^ (std::uint64_t{1} << 63);
+}
+
+inline constexpr const char* schema_ddl = R"sql(
+CREATE TABLE treecrdt_ops (
+  lamport INTEGER NOT NULL,
+  replica BLOB NOT NULL,
+  counter INTEGER NOT NULL,
+  body BLOB NOT NULL,
+  PRIMARY KEY (lamport, replica, counter)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX treecrdt_ops_by_id ON treecrdt_ops (replica, counter);
+CREATE TABLE treecrdt_meta (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  head_lamport INTEGER,
+  head_replica BLOB,
+  head_counter INTEGER,
+  head_seq INTEGER NOT NULL,
+  frontier_lamport INTEGER,
+  frontier_replica BLOB,
+  frontier_counter INTEGER,
+  op_count INTEGER NOT NULL
+);
+INSERT INTO treecrdt_meta (id, head_seq, op_count) VALUES (1, 0, 0);
+CREATE TABLE treecrdt_checkpoints (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  lamport INTEGER NOT NULL,
+  replica BLOB NOT NULL,
+  counter INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  blob BLOB NOT NULL,
+  UNIQUE (lamport, replica, counter)
+);
+PRAGMA application_id = 1413698116;
+PRAGMA user_version = 1;
+)sql";
+static_assert(application_id == 1413698116 && schema_version == 1, "keep schema_ddl's PRAGMAs in sync");
+
+inline const std::vector<std::string>& required_tables() {
+  static const std::vector<std::string> names{"treecrdt_checkpoints", "treecrdt_meta", "treecrdt_ops"};
+  return names;
+}
+
+/// What the file's header and catalogue say, read without writing anything.
+struct schema_probe {
+  std::int64_t application_id = 0;
+  std::int64_t user_version = 0;
+  std::vector<std::string> objects;  // names in sqlite_master, SQLite's internal ones excluded
+
+  [[nodiscard]] bool empty_database() const noexcept {
+    return application_id == 0 && user_version == 0 && objects.empty();
+  }
+  [[nodiscard]] bool has(const std::string& name) const {
+    for (const auto& o : objects)
+      if (o == name) return true;
+    return false;
+  }
+  [[nodiscard]] std::string describe() const {
+    std::string s = "application_id " + hex32(application_id) + ", user_version " + std::to_string(user_version) +
+                    ", objects: ";
+    if (objects.empty()) s += "none";
+    for (std::size_t i = 0; i < objects.size(); ++i) s += (i ? ", " : "") + objects[i];
+    return s;
+  }
+  [[nodiscard]] static std::string hex32(std::int64_t v) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string s = "0x";
+    const auto u = static_cast<std::uint32_t>(v);
+    for (int shift = 28; shift >= 0; shift -= 4) s += digits[(u >> shift) & 0xf];
+    return s;
+  }
+};
+
+[[nodiscard]] inline schema_probe probe_schema(const connection& conn) {
+  schema_probe p;
+  {
+    statement s(conn, "PRAGMA application_id", "reading PRAGMA application_id");
+    auto u = s.use();
+    if (u.step()) p.application_id = u.column_int64(0);
+  }
+  {
+    statement s(conn, "PRAGMA user_version", "reading PRAGMA user_version");
+    auto u = s.use();
+    if (u.step()) p.user_version = u.column_int64(0);
+  }
+  {
+    statement s(conn, "SELECT name FROM sqlite_master WHERE substr(name, 1, 7) <> 'sqlite_' ORDER BY name",
+                "listing the database's tables");
+    auto u = s.use();
+    while (u.step()) p.objects.push_back(u.column_text(0));
+  }
+  return p;
+}
+
+/// Throws schema_error unless `p` is a complete treecrdt database of a version this header reads.
+inline void require_treecrdt_schema(const schema_probe& p, const std::string& path) {
+  if (p.application_id != application_id)
+    throw schema_error(path + " is not a treecrdt database (found " + p.describe() +
+                       "; treecrdt files have application_id " + schema_probe::hex32(application_id) +
+                       "); refusing to open it");
+  if (p.user_version > schema_version)
+    throw schema_error(path + " has treecrdt schema version " + std::to_string(p.user_version) +
+                       ", newer than the version this library supports (" + std::to_string(schema_version) +
+                       "); open it with a newer treecrdt");
+  if (p.user_version < schema_version)
+    throw schema_error(path + " has the treecrdt application_id but schema version " +
+                       std::to_string(p.user_version) + " (found " + p.describe() +
+                       "); the file is incomplete or damaged");
+  for (const auto& t : required_tables())
+    if (!p.has(t))
+      throw schema_error(path + " is a treecrdt schema version " + std::to_string(schema_version) +
+                         " database without table " + t + " (found " + p.describe() + ")");
+}
+
+/// Checks the file at open and initializes it when it is a brand-new, empty database.
+/// Effects: nothing is written unless the database is empty; a foreign or newer file is left as is.
+/// Throws: schema_error (foreign, newer, damaged or not a SQLite file), sqlite_error (I/O, locks).
+inline void open_schema(connection& conn, const std::string& path) {
+  try {
+    schema_probe p = probe_schema(conn);
+    if (p.empty_database()) {
+      // Look again under the write lock: another process may have initialized the file meanwhile.
+      transaction_statements st(conn);
+      transaction tx(st);
+      p = probe_schema(conn);
+      if (p.empty_database()) {
+        conn.exec(schema_ddl, "creating the treecrdt schema");
+        tx.commit();
+        return;
+      }
+    }
+    require_treecrdt_schema(p, path);
+  } catch (const sqlite_error& e) {
+    if (e.primary_code() != SQLITE_NOTADB) throw;
+    throw schema_error(path + " is not a SQLite database, so not a treecrdt database (" + e.what() + ")");
+  }
+}
+
+}  // namespace treecrdt::sqlite

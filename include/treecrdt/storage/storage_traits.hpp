@@ -1,0 +1,39 @@
+#pragma once
+// Optional storage operations with defaults: a policy implements only what it can do better.
+#include <cstdint>
+#include <optional>
+
+#include "../version_vector.hpp"
+#include "storage_concepts.hpp"
+
+namespace treecrdt {
+
+template <Storage S>
+struct storage_traits {
+  using key_type = typename S::key_type;
+  using version_vector_type = version_vector<replica_of<key_type>>;
+
+  /// Calls visit(op) for every stored op whose dot is not in `known`, in key order.
+  /// Default: one scan of the whole log. A policy may provide `scan_unknown_to(known, visit)`.
+  template <class Visit>
+  static void scan_unknown_to(S& s, const version_vector_type& known, Visit&& visit) {
+    if constexpr (requires { s.scan_unknown_to(known, visit); }) {
+      s.scan_unknown_to(known, visit);
+    } else {
+      s.scan_after(std::nullopt, [&](const op<key_type>& o) {
+        if (!known.contains(o.key.replica, o.key.counter)) visit(o);
+      });
+    }
+  }
+
+  /// Bytes the document occupies in the storage, if the policy can tell (else nullopt).
+  [[nodiscard]] static std::optional<std::uint64_t> storage_bytes(S& s) {
+    if constexpr (requires { { s.storage_bytes() } -> std::convertible_to<std::uint64_t>; }) {
+      return s.storage_bytes();
+    } else {
+      return std::nullopt;
+    }
+  }
+};
+
+}  // namespace treecrdt

@@ -1,0 +1,91 @@
+#pragma once
+// The MaterializedStore concept: the tree state the fold writes (SPEC §5) and the reads (§6).
+// Stores work with `handle`s (cheap node references) so the fold never looks a node up twice.
+//
+// Structure (used by the fold; `h`, `p` are non-null handles)
+//   ensure(id) -> handle          the node, created as a placeholder if absent (rule 0). O(1) avg.
+//   find(id) -> handle            the node or a null handle (`handle{}`). O(1) avg.
+//   parent_of(h) -> handle        physical parent or null. O(1).
+//   id_of(h) -> node_id
+//   attach(h, p, order_key)       detach h from its parent, place it under p (TRASH keeps no
+//                                 child list). O(log k) in the number of siblings.
+//   record_change(h, replica, counter)            add a dot to last_change(h)
+//   merge_deleted(h, replica, counter, known)     deleted_at(h) ∪= {dot} ∪ *known (known may be null)
+//   payload_writer(h) -> const std::optional<Key>&
+//   set_payload(h, optional<bytes>, writer key)
+// Reads
+//   is_tombstoned(h) -> bool      rule 6; amortized cheap (a store keeps whatever summary it likes)
+//   subtree_state(h) -> version vector S(n)  (for local deletes)
+//   for_each_child(h, f)          visible children in sibling order (f gets a handle)
+//   sibling_bounds(p, position, moving) -> pair of optional keys around the insertion point
+//   payload(h), order_key(h) -> const std::optional<bytes>&
+//   for_each_node(f), node_count()
+// Snapshots (checkpoints)
+//   snapshot(std::string& out) appends a self-contained encoding; restore(string_view) replaces the
+//   whole state with it and throws detail::decode_failure on malformed input; clear() resets to the
+//   initial state (only ROOT and TRASH).
+#include <concepts>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "../bytes.hpp"
+#include "../node_id.hpp"
+#include "../op_key_concepts.hpp"
+#include "../version_vector.hpp"
+
+namespace treecrdt {
+
+/// Where a local insert or move places a node among its new siblings (SPEC §7).
+struct position {
+  enum class where : std::uint8_t { first, last, after, before };
+  where at = where::last;
+  node_id sibling{};
+
+  [[nodiscard]] static constexpr position first() noexcept { return {where::first, {}}; }
+  [[nodiscard]] static constexpr position last() noexcept { return {where::last, {}}; }
+  [[nodiscard]] static constexpr position after(node_id s) noexcept { return {where::after, s}; }
+  [[nodiscard]] static constexpr position before(node_id s) noexcept { return {where::before, s}; }
+};
+
+namespace detail {
+template <class H>
+struct handle_sink {
+  void operator()(H) const noexcept {}
+};
+}  // namespace detail
+
+template <class S>
+concept MaterializedStore =
+    OpKey<typename S::key_type> && std::default_initializable<S> && std::movable<S> &&
+    requires(S& s, const S& cs, node_id id, typename S::handle h, const bytes& k,
+             const replica_of<typename S::key_type>& r, std::uint64_t c,
+             const version_vector<replica_of<typename S::key_type>>* known, std::optional<bytes> value,
+             const typename S::key_type& key, std::string& out, std::string_view in, position pos) {
+      typename S::handle;
+      requires std::equality_comparable<typename S::handle>;
+      { s.ensure(id) } -> std::same_as<typename S::handle>;
+      { cs.find(id) } -> std::same_as<typename S::handle>;
+      { cs.parent_of(h) } -> std::same_as<typename S::handle>;
+      { cs.id_of(h) } -> std::same_as<node_id>;
+      s.attach(h, h, k);
+      s.record_change(h, r, c);
+      s.merge_deleted(h, r, c, known);
+      { cs.payload_writer(h) } -> std::same_as<const std::optional<typename S::key_type>&>;
+      s.set_payload(h, std::move(value), key);
+      { cs.is_tombstoned(h) } -> std::same_as<bool>;
+      { cs.subtree_state(h) } -> std::same_as<version_vector<replica_of<typename S::key_type>>>;
+      cs.for_each_child(h, detail::handle_sink<typename S::handle>{});
+      { cs.sibling_bounds(h, pos, h) } -> std::same_as<std::pair<std::optional<bytes>, std::optional<bytes>>>;
+      { cs.payload(h) } -> std::same_as<const std::optional<bytes>&>;
+      { cs.order_key(h) } -> std::same_as<const std::optional<bytes>&>;
+      cs.for_each_node(detail::handle_sink<typename S::handle>{});
+      { cs.node_count() } -> std::same_as<std::size_t>;
+      cs.snapshot(out);
+      s.restore(in);
+      s.clear();
+    };
+
+}  // namespace treecrdt
