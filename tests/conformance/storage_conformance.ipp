@@ -1,0 +1,532 @@
+// The generic storage conformance suite: written once, included by one small .cpp per storage
+// policy after defining TREECRDT_CONFORMANCE_FACTORIES as a comma-separated list of factory types.
+//
+// A factory is one fresh, empty document location of some policy:
+//   struct F {
+//     using key_type = ...;  using storage_type = ...;      // storage_type satisfies Storage
+//     F();                                                  // a new empty location
+//     storage_type open();                                  // a new handle to it (reopen = restart)
+//   };
+// Every test below uses only the Storage concept and the document, so it means the same thing for
+// memory, SQLite and PostgreSQL.
+#include <catch2/catch.hpp>
+#include <rapidcheck/catch.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "properties/op_generators.hpp"
+#include "properties/reference_fold.hpp"
+#include "support/keys.hpp"
+#include "treecrdt/document.hpp"
+
+namespace conformance {
+using namespace treecrdt;
+using treecrdt::testing::key;
+using treecrdt::testing::nid;
+
+/// Retention chosen at run time, so one document type covers "keep all" and exponential.
+struct test_retention {
+  bool keep_all = false;
+  exponential_retention exponential{};
+  [[nodiscard]] bool keeps(std::uint64_t seq, std::uint64_t head) const noexcept {
+    return keep_all || exponential.keeps(seq, head);
+  }
+};
+
+template <class F>
+using doc_t = document<typename F::key_type, typename F::storage_type, memory_store<typename F::key_type>,
+                       every_n_ops, test_retention>;
+
+template <class F>
+[[nodiscard]] doc_t<F> open_doc(F& f, std::uint64_t cadence, test_retention r = {true, {}}) {
+  return doc_t<F>(f.open(), testing::replica<typename F::key_type>(99), every_n_ops{cadence}, r);
+}
+
+/// "Op n": an insert under ROOT whose key has lamport n, from replica r (counter = n).
+template <class Key>
+[[nodiscard]] op<Key> numbered_insert(std::uint64_t n, int r = 1) {
+  return make_insert(key<Key>(n, r, n), root_node, nid(n), bytes(1, static_cast<char>(n)));
+}
+
+template <class Doc>
+void apply_one(Doc& d, const typename Doc::op_type& o) {
+  d.apply(std::span<const typename Doc::op_type>(&o, 1));
+}
+
+template <class Key>
+[[nodiscard]] std::uint64_t count_after(const std::map<dot<replica_of<Key>>, op<Key>>& log, const Key& k) {
+  return static_cast<std::uint64_t>(
+      std::count_if(log.begin(), log.end(), [&](const auto& kv) { return k < kv.second.key; }));
+}
+
+template <class Key>
+[[nodiscard]] std::vector<op<Key>> values(const std::map<dot<replica_of<Key>>, op<Key>>& log) {
+  std::vector<op<Key>> out;
+  for (const auto& [d, o] : log) out.push_back(o);
+  return out;
+}
+}  // namespace conformance
+
+using namespace conformance;
+
+// ---- the storage primitives ----------------------------------------------------------------------
+
+TEMPLATE_TEST_CASE("conformance: append stores new ops once and reports which were new", "[conformance]",
+                   TREECRDT_CONFORMANCE_FACTORIES) {
+  using F = TestType;
+  using K = typename F::key_type;
+  F f;
+  auto s = f.open();
+  const std::vector<op<K>> batch{numbered_insert<K>(3), numbered_insert<K>(1), numbered_insert<K>(3)};
+  {
+    auto tx = s.begin();
+    CHECK(s.append(batch) == std::vector<std::size_t>{0, 1});
+    tx.commit();
+  }
+  {
+    auto tx = s.begin();
+    const std::vector<op<K>> again{numbered_insert<K>(1), numbered_insert<K>(2)};
+    CHECK(s.append(again) == std::vector<std::size_t>{1});
+    tx.commit();
+  }
+  CHECK(s.op_count() == 3);
+  CHECK(s.max_lamport() == 3);
+  CHECK(s.max_counter(testing::replica<K>(1)) == 3);
+  CHECK(s.max_counter(testing::replica<K>(7)) == 0);
+}
+
+TEMPLATE_TEST_CASE("conformance: a conflicting duplicate rejects the whole batch", "[conformance]",
+                   TREECRDT_CONFORMANCE_FACTORIES) {
+  using F = TestType;
+  using K = typename F::key_type;
+  F f;
+  auto d = open_doc(f, 4);
+  apply_one(d, numbered_insert<K>(1));
+  const auto before = d.export_canonical();
+  auto changed = numbered_insert<K>(1);
+  changed.order_key = "zz";
+  const std::vector<op<K>> batch{numbered_insert<K>(2), changed};
+  try {
+    d.apply(batch);
+    FAIL("conflict not detected");
+  } catch (const conflicting_op_error& e) {
+    CHECK(e.index() == 1);
+    CHECK(std::string(e.what()).find("counter 1") != std::string::npos);
+  }
+  CHECK(d.storage().op_count() == 1);  // op 2 of the same batch was not stored either
+  CHECK(d.export_canonical() == before);
+  auto reopened = open_doc(f, 4);
+  CHECK(reopened.export_canonical() == before);
+}
+
+TEMPLATE_TEST_CASE("conformance: an invalid op rejects the whole batch", "[conformance]",
+                   TREECRDT_CONFORMANCE_FACTORIES) {
+  using F = TestType;
+  using K = typename F::key_type;
+  F f;
+  auto d = open_doc(f, 4);
+  auto bad = numbered_insert<K>(5);
+  bad.key.counter = 0;
+  const std::vector<op<K>> batch{numbered_insert<K>(2), bad};
+  try {
+    d.apply(batch);
+    FAIL("invalid op accepted");
+  } catch (const invalid_op_error& e) {
+    CHECK(e.index() == 1);
+    CHECK(e.reason() == "counter is 0");
+  }
+  CHECK(d.storage().op_count() == 0);
+  CHECK(d.children(root_node).empty());
+}
+
+TEMPLATE_TEST_CASE("conformance: scan_after is strictly after, in key order", "[conformance]",
+                   TREECRDT_CONFORMANCE_FACTORIES) {
+  using F = TestType;
+  using K = typename F::key_type;
+  F f;
+  auto s = f.open();
+  std::vector<op<K>> ops;
+  // Equal lamports across replicas and counters; large values near the unsigned 64-bit limit.
+  for (int r : {3, 1, 2})
+    for (std::uint64_t c : {1ull, 2ull})
+      ops.push_back(make_payload(key<K>(7, r, c), nid(1), bytes("x")));
+  ops.push_back(make_payload(key<K>(~0ull, 1, ~0ull), nid(1), bytes("max")));
+  ops.push_back(make_payload(key<K>(1ull << 63, 2, 1ull << 63), nid(1), bytes("mid")));
+  ops.push_back(make_payload(key<K>((1ull << 63) - 1, 2, 5), nid(1), bytes("below-mid")));
+  {
+    auto tx = s.begin();
+    (void)s.append(ops);
+    tx.commit();
+  }
+  std::vector<K> sorted;
+  for (const auto& o : ops) sorted.push_back(o.key);
+  std::sort(sorted.begin(), sorted.end());
+  const auto scan = [&](std::optional<K> after) {
+    std::vector<K> seen;
+    s.scan_after(after, [&](const op<K>& o) { seen.push_back(o.key); });
+    return seen;
+  };
+  CHECK(scan(std::nullopt) == sorted);
+  for (std::size_t i = 0; i < sorted.size(); ++i)
+    CHECK(scan(sorted[i]) == std::vector<K>(sorted.begin() + static_cast<std::ptrdiff_t>(i) + 1, sorted.end()));
+  CHECK(scan(key<K>(7, 2, 1)) == std::vector<K>(sorted.begin() + 3, sorted.end()));  // (7,1,1) (7,1,2) (7,2,1) first
+  CHECK(s.max_lamport() == ~0ull);
+  // Stored ops come back exactly as appended.
+  std::vector<op<K>> back;
+  s.scan_after(std::nullopt, [&](const op<K>& o) { back.push_back(o); });
+  for (const auto& o : ops) CHECK(std::count(back.begin(), back.end(), o) == 1);
+}
+
+TEMPLATE_TEST_CASE("conformance: checkpoint primitives", "[conformance]", TREECRDT_CONFORMANCE_FACTORIES) {
+  using F = TestType;
+  using K = typename F::key_type;
+  F f;
+  auto s = f.open();
+  const K k2 = key<K>(2, 1, 2), k5 = key<K>(5, 1, 5), k9 = key<K>(9, 1, 9);
+  {
+    auto tx = s.begin();
+    (void)s.save_checkpoint(k5, 5, "five");
+    (void)s.save_checkpoint(k2, 2, "two");
+    (void)s.save_checkpoint(k9, 9, "nine");
+    const auto id5 = s.save_checkpoint(k5, 5, "five again");  // same head: replaces
+    CHECK(s.load_checkpoint(id5) == "five again");
+    tx.commit();
+  }
+  auto list = s.list_checkpoints();
+  REQUIRE(list.size() == 3);
+  CHECK(list[0].key == k2);
+  CHECK(list[1].key == k5);
+  CHECK(list[2].key == k9);
+  CHECK(list[1].seq == 5);
+  CHECK(list[1].size_bytes == std::string("five again").size());
+  CHECK(s.latest_checkpoint_before(std::nullopt)->key == k9);
+  CHECK(s.latest_checkpoint_before(k9)->key == k5);  // strictly before
+  CHECK(s.latest_checkpoint_before(key<K>(5, 1, 6))->key == k5);
+  CHECK_FALSE(s.latest_checkpoint_before(k2).has_value());
+  {
+    auto tx = s.begin();
+    CHECK(s.drop_checkpoints_from(k5) == 2);
+    tx.commit();
+  }
+  CHECK(s.list_checkpoints().size() == 1);
+  {
+    auto tx = s.begin();
+    s.drop_checkpoint(s.list_checkpoints()[0].id);
+    tx.commit();
+  }
+  CHECK(s.list_checkpoints().empty());
+  CHECK_THROWS_AS(s.load_checkpoint(12345), storage_error);
+}
+
+TEMPLATE_TEST_CASE("conformance: an uncommitted transaction leaves no trace", "[conformance]",
+                   TREECRDT_CONFORMANCE_FACTORIES) {
+  using F = TestType;
+  using K = typename F::key_type;
+  F f;
+  auto s = f.open();
+  {
+    auto tx = s.begin();
+    const std::vector<op<K>> ops{numbered_insert<K>(1)};
+    (void)s.append(ops);
+    (void)s.save_checkpoint(key<K>(1, 1, 1), 1, "cp");
+    s.store_meta({{key<K>(1, 1, 1), 1}, std::nullopt});
+  }  // dropped without commit
+  CHECK(s.op_count() == 0);
+  CHECK(s.list_checkpoints().empty());
+  CHECK(s.load_meta() == materialization_meta<K>{});
+  auto again = f.open();
+  CHECK(again.op_count() == 0);
+  int scanned = 0;
+  again.scan_after(std::nullopt, [&](const op<K>&) { ++scanned; });
+  CHECK(scanned == 0);
+}
+
+// ---- catch-up (SPEC §8) --------------------------------------------------------------------------
+
+TEMPLATE_TEST_CASE("conformance: SPEC §8 stale-checkpoint regression scenario", "[conformance][catch-up]",
+                   TREECRDT_CONFORMANCE_FACTORIES) {
+  using F = TestType;
+  using K = typename F::key_type;
+  F f;
+  auto d = open_doc(f, 1);
+  apply_one(d, numbered_insert<K>(2));  // checkpoint at 2
+  apply_one(d, numbered_insert<K>(1));  // late: catch-up
+  CHECK(d.stats().late_ops == 1);
+  CHECK(d.stats().full_replays == 2);  // open + this one: nothing before 1
+  apply_one(d, numbered_insert<K>(5));
+  apply_one(d, numbered_insert<K>(3));  // late: must not restore the checkpoint at 5
+  REQUIRE(d.stats().restored_checkpoint.has_value());
+  CHECK(d.stats().restored_checkpoint->key == key<K>(2, 1, 2));
+  CHECK(d.stats().restored_checkpoint->seq == 2);
+  CHECK(d.stats().ops_replayed_last_catch_up == 2);  // 3 and 5
+  CHECK(d.head().seq == 4);
+  CHECK(d.head().key == key<K>(5, 1, 5));
+  CHECK(d.children(root_node) == std::vector<node_id>{nid(1), nid(2), nid(3), nid(5)});
+  const std::uint64_t lamports[] = {1, 2, 3, 5};
+  for (const auto& cp : d.storage().list_checkpoints()) {  // every checkpoint left is valid
+    const const auto at_or_below = std::count_if(std::begin(lamports), std::end(lamports),
+                                           [&](std::uint64_t n) { return !(cp.key < key<K>(n, 1, n)); });
+    CHECK(cp.seq == static_cast<std::uint64_t>(at_or_below));
+  }
+  auto reopened = open_doc(f, 1);
+  CHECK(reopened.export_canonical() == d.export_canonical());
+  CHECK(reopened.head().seq == 4);
+}
+
+TEMPLATE_TEST_CASE("conformance: late ops with several replicas and cadences", "[conformance][catch-up]",
+                   TREECRDT_CONFORMANCE_FACTORIES) {
+  using F = TestType;
+  using K = typename F::key_type;
+  for (std::uint64_t cadence : {1u, 2u, 3u, 7u}) {
+    F f;
+    auto d = open_doc(f, cadence);
+    std::map<dot<replica_of<K>>, op<K>> log;
+    // Three replicas; replica 3's ops arrive late, one at a time, after everything else.
+    std::vector<op<K>> late;
+    for (std::uint64_t n = 1; n <= 30; ++n) {
+      const int r = 1 + static_cast<int>(n % 3);
+      auto o = make_insert(key<K>(n, r, n), n % 4 == 0 ? root_node : nid(n / 2), nid(n), bytes(1, 'k'));
+      if (r == 3) {
+        late.push_back(o);
+      } else {
+        apply_one(d, o);
+        log.emplace(o.id(), o);
+      }
+    }
+    std::reverse(late.begin(), late.end());
+    for (const auto& o : late) {
+      const auto cps_before = d.storage().list_checkpoints();
+      apply_one(d, o);
+      log.emplace(o.id(), o);
+      CHECK(d.export_canonical() == treecrdt_test::reference_fold(values(log)));
+      // The restored checkpoint is the latest one strictly before the late op; replay covers
+      // exactly the ops after it.
+      std::optional<checkpoint_info<K>> expected;
+      for (const auto& cp : cps_before)
+        if (cp.key < o.key) expected = cp;
+      CHECK(d.stats().restored_checkpoint == expected);
+      const std::uint64_t after = expected ? count_after(log, expected->key) : log.size();
+      CHECK(d.stats().ops_replayed_last_catch_up == after);
+      CHECK(d.head().seq == log.size());
+    }
+  }
+}
+
+TEMPLATE_TEST_CASE("conformance: a stale checkpoint is detected and never used", "[conformance][catch-up]",
+                   TREECRDT_CONFORMANCE_FACTORIES) {
+  using F = TestType;
+  using K = typename F::key_type;
+  F f;
+  {
+    auto d = open_doc(f, 1);
+    apply_one(d, numbered_insert<K>(2));
+    apply_one(d, numbered_insert<K>(5));  // checkpoint (5, seq 2)
+  }
+  {
+    // Write op 3 behind the document's back, without invalidating: the checkpoint at 5 now
+    // claims seq 2 although 3 ops have keys ≤ 5 — exactly what the known defect restores.
+    auto s = f.open();
+    auto tx = s.begin();
+    const std::vector<op<K>> ops{numbered_insert<K>(3)};
+    (void)s.append(ops);
+    tx.commit();
+  }
+  auto d = open_doc(f, 1);
+  CHECK(d.stats().stale_checkpoints_detected == 1);
+  REQUIRE(d.stats().restored_checkpoint.has_value());
+  CHECK(d.stats().restored_checkpoint->key == key<K>(2, 1, 2));
+  CHECK(d.children(root_node) == std::vector<node_id>{nid(2), nid(3), nid(5)});
+  CHECK(d.head().seq == 3);
+}
+
+TEMPLATE_TEST_CASE("conformance: a corrupt checkpoint is skipped, never trusted", "[conformance][catch-up]",
+                   TREECRDT_CONFORMANCE_FACTORIES) {
+  using F = TestType;
+  using K = typename F::key_type;
+  F f;
+  std::vector<op<K>> ops;
+  for (std::uint64_t n = 1; n <= 12; ++n) ops.push_back(numbered_insert<K>(n * 2));
+  canonical_export expected;
+  {
+    auto d = open_doc(f, 4);
+    d.apply(ops);
+    expected = d.export_canonical();
+  }
+  {
+    // Flip one byte of the newest checkpoint's body and truncate the one before it.
+    auto s = f.open();
+    auto cps = s.list_checkpoints();
+    REQUIRE(cps.size() == 3);
+    auto tx = s.begin();
+    auto newest = s.load_checkpoint(cps[2].id);
+    newest[newest.size() / 2] = static_cast<char>(newest[newest.size() / 2] ^ 0x20);
+    (void)s.save_checkpoint(cps[2].key, cps[2].seq, newest);
+    auto middle = s.load_checkpoint(cps[1].id);
+    (void)s.save_checkpoint(cps[1].key, cps[1].seq, middle.substr(0, middle.size() - 3));
+    tx.commit();
+  }
+  auto d = open_doc(f, 4);
+  CHECK(d.stats().corrupt_checkpoints_skipped == 2);
+  REQUIRE(d.stats().restored_checkpoint.has_value());
+  CHECK(d.stats().restored_checkpoint->seq == 4);
+  CHECK(d.stats().ops_replayed_last_catch_up == 8);
+  CHECK(d.export_canonical() == expected);
+  // A late op afterwards still catches up correctly.
+  apply_one(d, numbered_insert<K>(1));
+  expected = treecrdt_test::reference_fold([&] { auto v = ops; v.push_back(numbered_insert<K>(1)); return v; }());
+  CHECK(d.export_canonical() == expected);
+}
+
+TEMPLATE_TEST_CASE("conformance: restart replays only the ops after the latest checkpoint", "[conformance][restart]",
+                   TREECRDT_CONFORMANCE_FACTORIES) {
+  using F = TestType;
+  F f;
+  canonical_export before;
+  std::uint64_t lamport_before = 0;
+  {
+    auto d = open_doc(f, 16);
+    node_id last = root_node;
+    for (int i = 0; i < 50; ++i) {
+      const auto o = d.insert(i % 5 == 0 ? root_node : last, position::last(), bytes("v"));
+      last = o.node;
+    }
+    d.set_payload(last, "final");
+    before = d.export_canonical();
+    lamport_before = d.lamport();
+    CHECK(d.storage().op_count() == 51);
+  }
+  auto d = open_doc(f, 16);
+  CHECK(d.export_canonical() == before);
+  REQUIRE(d.stats().restored_checkpoint.has_value());
+  CHECK(d.stats().restored_checkpoint->seq == 48);
+  CHECK(d.stats().ops_replayed_last_catch_up == 3);
+  CHECK(d.stats().full_replays == 0);
+  // The clock resumes: the next local op is newer than everything and uses the next counter.
+  const auto o = d.insert(root_node, position::first());
+  CHECK(o.key.lamport == lamport_before + 1);
+  CHECK(o.key.counter == 52);
+  CHECK(d.children(root_node).front() == o.node);
+}
+
+TEMPLATE_TEST_CASE("conformance: deferred catch-up survives a restart", "[conformance][restart]",
+                   TREECRDT_CONFORMANCE_FACTORIES) {
+  using F = TestType;
+  using K = typename F::key_type;
+  F f;
+  std::vector<op<K>> all;
+  {
+    auto d = open_doc(f, 2);
+    for (std::uint64_t n = 10; n <= 20; ++n) all.push_back(numbered_insert<K>(n));
+    d.apply(all);
+    const std::vector<op<K>> late{numbered_insert<K>(3), numbered_insert<K>(15, 2)};
+    d.apply(late, defer_catch_up);
+    all.insert(all.end(), late.begin(), late.end());
+    CHECK(d.is_stale());
+    CHECK(d.frontier() == key<K>(3, 1, 3));
+    CHECK(d.storage().latest_checkpoint_before(std::nullopt)->key < key<K>(3, 1, 3));
+  }  // closed while stale
+  auto d = open_doc(f, 2);
+  CHECK_FALSE(d.is_stale());
+  CHECK(d.export_canonical() == treecrdt_test::reference_fold(all));
+}
+
+// ---- properties ------------------------------------------------------------------------------------
+
+TEMPLATE_TEST_CASE("conformance: property: any delivery, cadence, retention and restarts give the fold",
+                   "[conformance][property]", TREECRDT_CONFORMANCE_FACTORIES) {
+  using F = TestType;
+  using K = typename F::key_type;
+  rc::prop("export equals the reference fold after every batch", [] {
+    const auto h = *treecrdt_test::gen_history<K>(40);
+    const auto plan = *treecrdt_test::gen_delivery<K>(h.ops);
+    const auto cadence = *rc::gen::inRange<std::uint64_t>(1, 101);
+    const bool keep_all = *rc::gen::arbitrary<bool>();
+    const auto keep_recent = *rc::gen::inRange<std::uint64_t>(2, 5);
+    const test_retention retention{keep_all, exponential_retention{keep_recent, cadence}};
+    F f;
+    auto d = std::make_unique<doc_t<F>>(f.open(), testing::replica<K>(99), every_n_ops{cadence}, retention);
+    std::map<dot<replica_of<K>>, op<K>> log;
+    for (const auto& batch : plan.batches) {
+      if (*rc::gen::inRange(0, 6) == 0) {  // restart: reopen from the same storage
+        d.reset();
+        d = std::make_unique<doc_t<F>>(f.open(), testing::replica<K>(99), every_n_ops{cadence}, retention);
+        const auto latest = d->storage().latest_checkpoint_before(std::nullopt);
+        RC_ASSERT(d->stats().ops_replayed_last_catch_up == (latest ? count_after(log, latest->key) : log.size()));
+      }
+      const auto cps_before = d->storage().list_checkpoints();
+      std::optional<K> lowest_new;
+      for (const auto& o : batch)
+        if (!log.count(o.id()) && (!lowest_new || o.key < *lowest_new)) lowest_new = o.key;
+      const bool late = lowest_new && d->head().key && *lowest_new < *d->head().key;
+      const auto catch_ups_before = d->stats().catch_ups;
+      d->apply(batch);
+      for (const auto& o : batch) log.emplace(o.id(), o);
+      RC_ASSERT(d->export_canonical() == treecrdt_test::reference_fold(values(log)));
+      RC_ASSERT(d->head().seq == log.size());
+      if (late) {
+        RC_ASSERT(d->stats().catch_ups == catch_ups_before + 1);  // one catch-up per batch
+        std::optional<checkpoint_info<K>> expected;  // latest (valid) checkpoint strictly before
+        for (const auto& cp : cps_before)
+          if (cp.key < *lowest_new) expected = cp;
+        RC_ASSERT(d->stats().restored_checkpoint == expected);
+        RC_ASSERT(d->stats().ops_replayed_last_catch_up ==
+                  (expected ? count_after(log, expected->key) : log.size()));
+      }
+      // Every stored checkpoint is valid: seq = number of ops with key ≤ its head.
+      for (const auto& cp : d->storage().list_checkpoints())
+        RC_ASSERT(cp.seq == log.size() - count_after(log, cp.key));
+    }
+  });
+}
+
+TEMPLATE_TEST_CASE("conformance: property: replay after a late op is bounded by its distance to the head",
+                   "[conformance][property]", TREECRDT_CONFORMANCE_FACTORIES) {
+  using F = TestType;
+  using K = typename F::key_type;
+  rc::prop("k ops behind the head replays at most k + N (all kept) or the retention bound", [] {
+    const auto n_ops = *rc::gen::inRange<std::uint64_t>(2, 300);
+    const auto cadence = *rc::gen::inRange<std::uint64_t>(1, 40);
+    const auto late_lamport = *rc::gen::inRange<std::uint64_t>(1, n_ops + 1);
+    const bool keep_all = *rc::gen::arbitrary<bool>();
+    const auto keep_recent = *rc::gen::inRange<std::uint64_t>(2, 5);
+    const auto batch_size = *rc::gen::inRange<std::size_t>(1, 50);
+    const test_retention retention{keep_all, exponential_retention{keep_recent, cadence}};
+    F f;
+    doc_t<F> d(f.open(), testing::replica<K>(99), every_n_ops{cadence}, retention);
+    std::vector<op<K>> in_order;
+    for (std::uint64_t n = 1; n <= n_ops; ++n)
+      if (n != late_lamport) in_order.push_back(make_payload(key<K>(n, 1 + static_cast<int>(n % 2), n), nid(n % 7), bytes("p")));
+    for (std::size_t i = 0; i < in_order.size(); i += batch_size) {
+      const auto end = std::min(in_order.size(), i + batch_size);
+      d.apply(std::span<const op<K>>(in_order.data() + i, end - i));
+    }
+    // Retention holds after every pruning append: nothing unkept survives, and the count is
+    // at most keep_recent per doubling of age.
+    const auto cps = d.storage().list_checkpoints();
+    for (const auto& cp : cps) RC_ASSERT(retention.keeps(cp.seq, d.head().seq) || cp.seq > d.head().seq - cadence);
+    if (!keep_all) {
+      const std::uint64_t unit = keep_recent * cadence;
+      std::uint64_t levels = 0;
+      while ((unit << levels) <= d.head().seq) ++levels;
+      RC_ASSERT(cps.size() <= keep_recent * (levels + 2));
+    }
+    const K late_key = key<K>(late_lamport, 1 + static_cast<int>(late_lamport % 2), late_lamport);
+    const std::uint64_t k = n_ops - late_lamport;  // stored ops with a greater key
+    bool had_earlier = false;
+    for (const auto& cp : cps) had_earlier |= cp.key < late_key;
+    apply_one(d, make_payload(late_key, nid(late_lamport % 7), bytes("late")));
+    const auto replayed = d.stats().ops_replayed_last_catch_up;
+    RC_ASSERT(d.stats().restored_checkpoint.has_value() == had_earlier);  // never a needless full replay
+    if (had_earlier) {
+      if (keep_all) {
+        RC_ASSERT(replayed <= k + cadence);
+      } else {
+        RC_ASSERT(replayed <= k + 1 + std::max(cadence - 1, 2 * k / keep_recent));
+      }
+    }
+  });
+}
