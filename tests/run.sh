@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The one test command. On a fresh Debian 12 machine, as root:
+#   1. installs the missing Debian packages,
+#   2. checks formatting (clang-format),
+#   3. starts a throwaway PostgreSQL 15 (stopped and removed on exit),
+#   4. builds everything with g++ and runs all tests (ctest --no-tests=error),
+#   5. builds the tests again with clang++ under AddressSanitizer + UndefinedBehaviorSanitizer and runs them,
+#   6. builds the benchmarks in Release and runs their quick mode once as a smoke test (no timing is judged).
+# Exits non-zero on the first failure. Build trees go to build/ci-* inside the checkout.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+jobs=$(nproc)
+started=$SECONDS
+stage() { printf '\n==== %s (t=%ds) ====\n' "$*" $((SECONDS - started)); }
+
+# shellcheck source=tests/support/debian_deps.sh
+source tests/support/debian_deps.sh
+stage "dependencies"
+treecrdt_install_deps tests bench
+
+if [ -f .clang-format ]; then
+  stage "clang-format check"
+  bash tests/support/check_format.sh
+fi
+
+stage "throwaway PostgreSQL"
+# shellcheck source=tests/support/throwaway_postgres.sh
+source tests/support/throwaway_postgres.sh
+trap treecrdt_pg_stop EXIT
+treecrdt_pg_start
+export TREECRDT_REQUIRE_PG=1  # PostgreSQL tests must run here, never skip
+
+run_suite() {  # run_suite <build dir> <cmake args...>
+  local dir=$1
+  shift
+  cmake -S "$root" -B "$dir" -G Ninja -DTREECRDT_BUILD_BENCHMARKS=OFF "$@" >"$dir.configure.log" 2>&1 ||
+    { cat "$dir.configure.log"; return 1; }
+  cmake --build "$dir" -j "$jobs"
+  (cd "$dir" && ctest --no-tests=error -j "$jobs" --output-on-failure --timeout 600)
+}
+
+stage "g++ build and tests"
+mkdir -p build
+run_suite build/ci-gcc -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=g++ \
+  "-DCMAKE_CXX_FLAGS=-O1 -D_GLIBCXX_ASSERTIONS"
+
+stage "clang++ AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+run_suite build/ci-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ -DTREECRDT_SANITIZE=ON \
+  "-DCMAKE_CXX_FLAGS=-O1"
+unset ASAN_OPTIONS UBSAN_OPTIONS
+
+if [ -x bench/run.sh ]; then
+  stage "benchmarks, quick smoke run (timings not judged)"
+  bench/run.sh --quick
+fi
+
+stage "all tests passed in $((SECONDS - started)) s"
