@@ -171,7 +171,7 @@ class document {
   template <class Body>
   void transact(Body&& body) {
     ensure_usable();
-    auto tx = storage_.begin();
+    std::optional<typename StoragePolicy::transaction> tx(storage_.begin());
     context ctx{storage_, store_, cadence_, retention_, head_, stats_};
     const auto head_before = head_;
     const auto frontier_before = frontier_;
@@ -186,10 +186,11 @@ class document {
       const materialization_meta<Key> meta{head_, frontier_};
       storage_.store_meta(meta);
       const std::uint64_t count = storage_.op_count();
-      tx.commit();
+      tx->commit();
       persisted_ = meta;
       persisted_op_count_ = count;
     } catch (...) {
+      tx.reset();  // roll back first: reload() below opens a transaction of its own
       head_ = head_before;
       frontier_ = frontier_before;
       if (!ctx.store_changed) throw;  // e.g. a conflict found by append: memory is still exact
