@@ -8,14 +8,13 @@
 namespace treecrdt {
 
 /// Rule 1, cycle(n, p): would placing n under p make n its own ancestor?
+/// The walk may simply run until a node without a parent: ROOT and TRASH never have one, and n is
+/// never ROOT or TRASH (validation), so stopping there gives the rule's "false" exactly.
 /// Complexity: O(depth of p).
 template <MaterializedStore Store>
 [[nodiscard]] bool would_cycle(const Store& s, typename Store::handle n, typename Store::handle p) {
-  for (auto x = p; x != typename Store::handle{}; x = s.parent_of(x)) {
-    const node_id id = s.id_of(x);
-    if (id == root_node || id == trash_node) return false;
+  for (auto x = p; x != typename Store::handle{}; x = s.parent_of(x))
     if (x == n) return true;
-  }
   return false;
 }
 

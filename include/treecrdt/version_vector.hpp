@@ -42,8 +42,9 @@ class version_vector {
   /// Adds every counter in [first, last] (first ≥ 1, first ≤ last); other inputs are ignored.
   void add_range(const Replica& r, std::uint64_t first, std::uint64_t last) {
     if (first == 0 || first > last) return;
-    entry& e = entries_[r];
-    insert_range(e, first, last);
+    auto it = entries_.find(r);  // find first: operator[] would build a key to insert
+    if (it == entries_.end()) it = entries_.emplace(r, entry{}).first;
+    insert_range(it->second, first, last);
   }
 
   [[nodiscard]] bool contains(const Replica& r, std::uint64_t c) const {
