@@ -428,16 +428,26 @@ template <OpKey Key>
   return detail::jsonl::decode_op_line<Key>(line, 1);
 }
 
+/// One op of a JSON Lines stream and the 1-based line it was read from.
+template <OpKey Key>
+struct numbered_op {
+  op<Key> value;
+  std::size_t line = 0;
+  friend bool operator==(const numbered_op&, const numbered_op&) = default;
+};
+
 /// Reads a whole JSON Lines stream. Blank (whitespace-only) lines are skipped but counted, a
 /// trailing '\r' is ignored. Two lines with the same (replica, counter) and different content are
 /// a conflict; an exact duplicate adds nothing (the log is a set), so only its first occurrence is
-/// returned. Ops come back in the order of their first line.
+/// returned. Ops come back in the order of their first line, each with that line's number (so a
+/// later failure, e.g. a conflict with ops stored elsewhere, can name the line).
 /// All-or-nothing: returns every op, or throws for the first bad line and returns nothing.
 /// Throws: parse_error(line, why) — bad JSON, bad field, invalid op, conflict, or a read failure.
+/// Complexity: O(n log n) in the number of ops.
 template <OpKey Key>
-[[nodiscard]] std::vector<op<Key>> read_ops(std::istream& in) {
-  std::vector<op<Key>> ops;
-  std::map<dot<replica_of<Key>>, std::pair<std::size_t, std::size_t>> first_seen;  // dot -> (line, index)
+[[nodiscard]] std::vector<numbered_op<Key>> read_numbered_ops(std::istream& in) {
+  std::vector<numbered_op<Key>> ops;
+  std::map<dot<replica_of<Key>>, std::size_t> first_seen;  // op id -> index in ops
   std::string text;
   std::size_t line = 0;
   while (std::getline(in, text)) {
@@ -445,15 +455,25 @@ template <OpKey Key>
     if (!text.empty() && text.back() == '\r') text.pop_back();
     if (text.find_first_not_of(" \t") == std::string::npos) continue;
     op<Key> o = detail::jsonl::decode_op_line<Key>(text, line);
-    const auto [it, fresh] = first_seen.try_emplace(o.id(), line, ops.size());
+    const auto [it, fresh] = first_seen.try_emplace(o.id(), ops.size());
     if (fresh) {
-      ops.push_back(std::move(o));
-    } else if (ops[it->second.second] != o) {
-      throw parse_error(line, "op " + describe(o) + " conflicts with line " + std::to_string(it->second.first) +
+      ops.push_back({std::move(o), line});
+    } else if (const auto& earlier = ops[it->second]; earlier.value != o) {
+      throw parse_error(line, "op " + describe(o) + " conflicts with line " + std::to_string(earlier.line) +
                                   ": same (replica, counter), different content");
     }
   }
   if (in.bad()) throw parse_error(line + 1, "read error");
+  return ops;
+}
+
+/// read_numbered_ops without the line numbers.
+template <OpKey Key>
+[[nodiscard]] std::vector<op<Key>> read_ops(std::istream& in) {
+  auto numbered = read_numbered_ops<Key>(in);
+  std::vector<op<Key>> ops;
+  ops.reserve(numbered.size());
+  for (auto& n : numbered) ops.push_back(std::move(n.value));
   return ops;
 }
 

@@ -1,0 +1,408 @@
+#pragma once
+// The commands of the `treecrdt` tool. Each takes its arguments (after the command name) and
+// returns an exit status; failures are thrown and turned into messages by run_tool().
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <iostream>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cli/cli_support.hpp"
+#include "cli/database.hpp"
+#include "cli/outline.hpp"
+#include "treecrdt/document.hpp"
+#include "treecrdt/json.hpp"
+
+namespace treecrdt_cli {
+
+// ---- help ----------------------------------------------------------------------------------------
+
+struct command_help {
+  std::string_view name;
+  std::string_view usage;    // after "treecrdt "
+  std::string_view summary;  // one line for the tool's help
+  std::string_view details;  // the command's --help
+};
+
+inline constexpr command_help replay_help{
+    "replay", "replay FILE|-", "fold a JSON Lines op log and print its canonical export",
+    "Reads ops (SPEC §9 JSON Lines, one op per line; '-' reads standard input), folds them in an\n"
+    "in-memory document and prints the canonical export as one JSON line on standard output.\n"
+    "A bad line (malformed JSON or field, invalid op, or a line that reuses another line's\n"
+    "(replica, counter) with different content) is reported on standard error with its line\n"
+    "number; nothing is printed on standard output and the exit status is 1.\n"};
+
+inline constexpr command_help import_help{
+    "import", "import DB FILE|- [--batch N] [--cadence N]", "append ops to a SQLite document (created if missing)",
+    "Appends the ops of FILE ('-' reads standard input) to the SQLite document DB, creating it if\n"
+    "needed. The whole input is read and checked first: a bad line, or an op whose (replica,\n"
+    "counter) is already stored in DB with different content, stores nothing (exit status 1).\n"
+    "Ops already stored are skipped. The ops are then appended N per transaction, and the tree is\n"
+    "brought up to date once at the end; should the import be interrupted, every committed batch\n"
+    "stays and the next open of DB finishes the catch-up.\n"
+    "\n"
+    "  --batch N     ops per transaction (1 to 10000000, default 1000)\n"
+    "  --cadence N   write a checkpoint every N materialized ops (0 = none). Stored in DB, so later\n"
+    "                commands keep that spacing; without it the stored value (or 64) is used.\n"
+    "\n"
+    "A progress bar is drawn on standard error when it is a terminal.\n"};
+
+inline constexpr command_help export_help{
+    "export", "export DB", "print the canonical export of a SQLite document",
+    "Opens DB (restoring its latest checkpoint and replaying the log after it) and prints the\n"
+    "canonical export (SPEC §9) as one JSON line. Two documents holding the same ops print\n"
+    "byte-identical exports.\n"};
+
+inline constexpr command_help show_help{
+    "show", "show DB", "print the tree as an indented outline",
+    "Prints the visible tree of DB, one node id per line, indented two spaces per level, children in\n"
+    "sibling order. A payload follows the id: \"text\" when it is printable UTF-8, else hex:... .\n"
+    "Subtrees under a parent that was never inserted are listed after ROOT as 'detached'.\n"
+    "Tombstoned nodes, their subtrees and nodes in TRASH are not shown; the last line counts them.\n"};
+
+inline constexpr command_help stats_help{
+    "stats", "stats DB", "print log size, head, frontier, checkpoints and storage size",
+    "Prints what DB stores, without opening the document (nothing is replayed or written):\n"
+    "the number of ops, the head (last materialized op and its position), the replay frontier\n"
+    "(set when a catch-up is pending), the checkpoint cadence, every checkpoint with its position\n"
+    "and size, and the database size in bytes.\n"};
+
+inline constexpr command_help verify_help{
+    "verify", "verify DB", "check the materialized state against a fresh fold of the log",
+    "Opens DB as every command does (latest checkpoint + replay of the log after it) and compares\n"
+    "the result with a fold of the whole log from the start in a separate in-memory document.\n"
+    "Exit status 0 when they are equal, 3 when they differ (the first difference is printed).\n"};
+
+inline constexpr command_help all_commands[] = {replay_help, import_help, export_help, show_help, stats_help,
+                                                verify_help};
+
+inline void print_tool_help(std::ostream& out) {
+  out << "treecrdt - inspect and build replicated tree (treecrdt) documents\n"
+         "\n"
+         "usage: treecrdt COMMAND [ARGS...]\n"
+         "       treecrdt COMMAND --help\n"
+         "\n"
+         "commands:\n";
+  for (const auto& c : all_commands) {
+    std::string line = "  " + std::string(c.name);
+    line.resize(11, ' ');
+    out << line << c.summary << '\n';
+  }
+  out << "\n"
+         "Ops files are JSON Lines, one op per line (SPEC §9); DB is a SQLite file.\n"
+         "exit status: 0 success, 1 failure (bad input, database or I/O error), 2 bad command line,\n"
+         "             3 verify found a difference.\n";
+}
+
+inline void print_command_help(std::ostream& out, const command_help& c) {
+  out << "usage: treecrdt " << c.usage << "\n\n" << c.summary << ".\n\n" << c.details;
+}
+
+/// Checks the number of positionals and that no help was asked for; returns false when help was
+/// printed (exit 0).
+[[nodiscard]] inline bool check_arity(const arguments& args, const command_help& c, std::size_t count) {
+  if (args.help) {
+    print_command_help(std::cout, c);
+    return false;
+  }
+  if (args.positional.size() < count) throw usage_error("missing arguments");
+  if (args.positional.size() > count) throw usage_error("unexpected argument \"" + args.positional[count] + "\"");
+  return true;
+}
+
+// ---- replay --------------------------------------------------------------------------------------
+
+using memory_document = treecrdt::document<key, treecrdt::memory_storage<key>, treecrdt::memory_store<key>,
+                                           treecrdt::never_checkpoint, treecrdt::keep_all_checkpoints>;
+
+/// Reads the whole input; a parse_error message is prefixed with the input's name.
+[[nodiscard]] inline std::vector<treecrdt::json::numbered_op<key>> read_input(input_source& in) {
+  try {
+    return treecrdt::json::read_numbered_ops<key>(in.stream());
+  } catch (const treecrdt::parse_error& e) {
+    throw command_error(in.name() + ": " + e.what());
+  }
+}
+
+[[nodiscard]] inline int run_replay(const arguments& args) {
+  if (!check_arity(args, replay_help, 1)) return exit_ok;
+  input_source in(args.positional[0]);
+  const auto numbered = read_input(in);
+  std::vector<treecrdt::op<key>> ops;
+  ops.reserve(numbered.size());
+  for (const auto& n : numbered) ops.push_back(n.value);
+  memory_document doc(treecrdt::memory_storage<key>{}, cli_replica);
+  doc.apply(ops);
+  std::cout << treecrdt::json::encode_export(doc.export_canonical()) << '\n';
+  finish_output();
+  return exit_ok;
+}
+
+// ---- import --------------------------------------------------------------------------------------
+
+/// A one-line progress bar on standard error, drawn only when it is a terminal.
+class progress_bar {
+ public:
+  explicit progress_bar(std::uint64_t total) : total_(total), enabled_(isatty(STDERR_FILENO) == 1 && total > 0) {}
+  void update(std::uint64_t done) {
+    if (!enabled_) return;
+    constexpr std::uint64_t width = 40;
+    const std::uint64_t filled = done * width / total_;
+    std::cerr << "\rimporting [" << std::string(filled, '#') << std::string(width - filled, ' ') << "] " << done
+              << '/' << total_ << " ops" << std::flush;
+  }
+  void message(std::string_view text) {
+    if (enabled_) std::cerr << "\r\033[K" << text << std::flush;
+  }
+  void finish() {
+    if (enabled_) std::cerr << "\r\033[K" << std::flush;
+  }
+
+ private:
+  std::uint64_t total_;
+  bool enabled_;
+};
+
+[[nodiscard]] inline int run_import(const arguments& args) {
+  if (!check_arity(args, import_help, 2)) return exit_ok;
+  const std::string& path = args.positional[0];
+  std::uint64_t batch = 1000;
+  if (const auto b = args.option("--batch")) batch = parse_count(*b, "--batch", 1, 10'000'000);
+  std::optional<std::uint64_t> cadence;
+  if (const auto c = args.option("--cadence")) cadence = parse_count(*c, "--cadence", 0, 1'000'000'000);
+
+  // Read and check everything before the database is created or touched.
+  input_source in(args.positional[1]);
+  const auto numbered = read_input(in);
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw command_error(path + ": is a directory, not a database");
+
+  sqlite_storage storage = sqlite_storage::open(path);
+  if (const auto bad = first_stored_conflict(storage, numbered))
+    throw command_error(in.name() + ": line " + std::to_string(numbered[*bad].line) + ": op " +
+                        treecrdt::describe(numbered[*bad].value) + " conflicts with an op stored in " + path +
+                        " (same replica and counter, different content); nothing was imported");
+  const std::uint64_t stored_before = storage.op_count();
+  sqlite_document doc = open_document(std::move(storage), cadence);
+
+  std::vector<treecrdt::op<key>> chunk;
+  chunk.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(batch, numbered.size())));
+  progress_bar progress(numbered.size());
+  std::size_t done = 0;
+  for (const auto& n : numbered) {
+    chunk.push_back(n.value);
+    if (chunk.size() == batch || done + chunk.size() == numbered.size()) {
+      // Late ops only mark the tree stale here; one catch-up at the end covers every batch.
+      doc.apply(chunk, treecrdt::defer_catch_up);
+      done += chunk.size();
+      chunk.clear();
+      progress.update(done);
+    }
+  }
+  progress.message("catching up...");
+  doc.catch_up();
+  progress.finish();
+
+  const std::uint64_t stored_after = doc.storage().op_count();
+  std::cout << "imported " << numbered.size() << " ops from " << in.name() << " into " << path << ": "
+            << stored_after - stored_before << " new, " << numbered.size() - (stored_after - stored_before)
+            << " already stored; " << stored_after << " ops in total, " << doc.storage().list_checkpoints().size()
+            << " checkpoints\n";
+  finish_output();
+  return exit_ok;
+}
+
+// ---- export, show ----------------------------------------------------------------------------------
+
+[[nodiscard]] inline int run_export(const arguments& args) {
+  if (!check_arity(args, export_help, 1)) return exit_ok;
+  const sqlite_document doc = open_document(open_existing_storage(args.positional[0]));
+  std::cout << treecrdt::json::encode_export(doc.export_canonical()) << '\n';
+  finish_output();
+  return exit_ok;
+}
+
+[[nodiscard]] inline int run_show(const arguments& args) {
+  if (!check_arity(args, show_help, 1)) return exit_ok;
+  const sqlite_document doc = open_document(open_existing_storage(args.positional[0]));
+  const auto e = doc.export_canonical();
+  const std::size_t shown = write_outline(std::cout, e, doc.payload(treecrdt::root_node));
+  std::cout << e.nodes.size() << " nodes: " << shown << " shown, " << e.nodes.size() - shown
+            << " hidden (tombstoned, in TRASH, or under a hidden node)\n";
+  finish_output();
+  return exit_ok;
+}
+
+// ---- stats ---------------------------------------------------------------------------------------
+
+[[nodiscard]] inline std::string describe_position(const std::optional<key>& k, std::uint64_t seq) {
+  if (!k) return "none (nothing materialized)";
+  return "seq " + std::to_string(seq) + " at " + treecrdt::describe_key(*k);
+}
+
+[[nodiscard]] inline int run_stats(const arguments& args) {
+  if (!check_arity(args, stats_help, 1)) return exit_ok;
+  const std::string& path = args.positional[0];
+  sqlite_storage storage = open_existing_storage(path);
+  const auto meta = storage.load_meta();
+  const auto checkpoints = storage.list_checkpoints();
+  const auto cadence = stored_cadence(storage.raw_handle());
+  std::cout << "database: " << path << '\n'
+            << "ops: " << storage.op_count() << '\n'
+            << "head: " << describe_position(meta.head.key, meta.head.seq) << '\n'
+            << "frontier: "
+            << (meta.frontier ? treecrdt::describe_key(*meta.frontier) + " (catch-up pending)" : "none (up to date)")
+            << '\n'
+            << "cadence: " << (cadence ? *cadence : default_cadence) << (cadence ? "" : " (default)") << '\n'
+            << "checkpoints: " << checkpoints.size() << '\n';
+  for (const auto& cp : checkpoints)
+    std::cout << "  seq " << cp.seq << " at " << treecrdt::describe_key(cp.key) << ", " << cp.size_bytes
+              << " bytes\n";
+  std::cout << "storage: " << storage.storage_bytes() << " bytes\n";
+  finish_output();
+  return exit_ok;
+}
+
+// ---- verify --------------------------------------------------------------------------------------
+
+/// The first difference between two exports, in words; nullopt when they are equal.
+[[nodiscard]] inline std::optional<std::string> first_difference(const treecrdt::canonical_export& materialized,
+                                                                 const treecrdt::canonical_export& folded) {
+  using treecrdt::to_hex;
+  const auto opt_node = [](const std::optional<treecrdt::node_id>& n) { return n ? to_hex(*n) : std::string("none"); };
+  const auto opt_bytes = [](const std::optional<treecrdt::bytes>& b) {
+    return b ? "hex:" + treecrdt::detail::to_hex(*b) : std::string("none");
+  };
+  const std::size_t rows = std::min(materialized.nodes.size(), folded.nodes.size());
+  for (std::size_t i = 0; i < rows; ++i) {
+    const auto& m = materialized.nodes[i];
+    const auto& f = folded.nodes[i];
+    if (m.node != f.node) {
+      const auto& first = std::min(m.node, f.node);
+      return "node " + to_hex(first) + " exists only in the " + (m.node < f.node ? "materialized state" : "fresh fold");
+    }
+    const std::string at = "node " + to_hex(m.node) + ": ";
+    if (m.parent != f.parent)
+      return at + "parent " + opt_node(m.parent) + " in the materialized state, " + opt_node(f.parent) + " in the fold";
+    if (m.order_key != f.order_key)
+      return at + "order_key " + opt_bytes(m.order_key) + " in the materialized state, " + opt_bytes(f.order_key) +
+             " in the fold";
+    if (m.tombstoned != f.tombstoned)
+      return at + (m.tombstoned ? "tombstoned" : "alive") + " in the materialized state, " +
+             (f.tombstoned ? "tombstoned" : "alive") + " in the fold";
+    if (m.payload != f.payload)
+      return at + "payload " + opt_bytes(m.payload) + " in the materialized state, " + opt_bytes(f.payload) +
+             " in the fold";
+  }
+  if (materialized.nodes.size() != folded.nodes.size())
+    return std::to_string(materialized.nodes.size()) + " nodes in the materialized state, " +
+           std::to_string(folded.nodes.size()) + " in the fold";
+  const std::size_t lists = std::min(materialized.children.size(), folded.children.size());
+  for (std::size_t i = 0; i < lists; ++i) {
+    const auto& [mp, mk] = materialized.children[i];
+    const auto& [fp, fk] = folded.children[i];
+    if (mp != fp)
+      return "node " + to_hex(std::min(mp, fp)) + " has visible children only in the " +
+             (mp < fp ? "materialized state" : "fresh fold");
+    if (mk != fk) return "the visible children of node " + to_hex(mp) + " differ";
+  }
+  if (materialized.children.size() != folded.children.size())
+    return std::to_string(materialized.children.size()) + " children lists in the materialized state, " +
+           std::to_string(folded.children.size()) + " in the fold";
+  return std::nullopt;
+}
+
+[[nodiscard]] inline int run_verify(const arguments& args) {
+  if (!check_arity(args, verify_help, 1)) return exit_ok;
+  const std::string& path = args.positional[0];
+  sqlite_document doc = open_document(open_existing_storage(path));
+  const auto materialized = doc.export_canonical();
+  const auto& restored = doc.stats().restored_checkpoint;
+  const std::string how = restored ? "checkpoint at seq " + std::to_string(restored->seq) + " + " +
+                                         std::to_string(doc.stats().ops_replayed_last_catch_up) + " ops replayed"
+                                   : "full replay of " + std::to_string(doc.stats().ops_replayed_last_catch_up) + " ops";
+
+  // The reference: every stored op, in key order, into a document that shares nothing with DB.
+  memory_document fresh(treecrdt::memory_storage<key>{}, cli_replica);
+  std::vector<treecrdt::op<key>> chunk;
+  std::uint64_t total = 0;
+  doc.storage().scan_after(std::nullopt, [&](const treecrdt::op<key>& o) {
+    chunk.push_back(o);
+    if (chunk.size() == 4096) {
+      fresh.apply(chunk);
+      total += chunk.size();
+      chunk.clear();
+    }
+  });
+  fresh.apply(chunk);
+  total += chunk.size();
+
+  if (const auto diff = first_difference(materialized, fresh.export_canonical())) {
+    std::cout << "MISMATCH: the materialized state of " << path << " (" << how << ") differs from a fresh fold of its "
+              << total << " ops: " << *diff << '\n';
+    finish_output();
+    return exit_mismatch;
+  }
+  std::cout << "ok: the materialized state of " << path << " (" << how << ") equals a fresh fold of its " << total
+            << " ops (" << materialized.nodes.size() << " nodes)\n";
+  finish_output();
+  return exit_ok;
+}
+
+// ---- dispatch ------------------------------------------------------------------------------------
+
+/// Runs `treecrdt ARGS...` (args[0] is the command). Returns the exit status; prints every failure.
+[[nodiscard]] inline int run_tool(const std::vector<std::string_view>& args) {
+  using runner = int (*)(const arguments&);
+  struct command {
+    const command_help& help;
+    runner run;
+    std::vector<std::string_view> value_options;
+  };
+  const command commands[] = {{replay_help, run_replay, {}},  {import_help, run_import, {"--batch", "--cadence"}},
+                              {export_help, run_export, {}},  {show_help, run_show, {}},
+                              {stats_help, run_stats, {}},    {verify_help, run_verify, {}}};
+
+  if (args.empty()) {
+    std::cerr << "treecrdt: missing command\n";
+    print_tool_help(std::cerr);
+    return exit_usage;
+  }
+  const std::string_view name = args[0];
+  if (name == "--help" || name == "-h" || name == "help") {
+    if (args.size() == 2)
+      for (const auto& c : commands)
+        if (c.help.name == args[1]) {
+          print_command_help(std::cout, c.help);
+          return exit_ok;
+        }
+    print_tool_help(std::cout);
+    return exit_ok;
+  }
+  for (const auto& c : commands) {
+    if (c.help.name != name) continue;
+    const std::string prefix = "treecrdt " + std::string(name) + ": ";
+    try {
+      const std::vector<std::string_view> rest(args.begin() + 1, args.end());
+      return c.run(parse_arguments(rest, c.value_options));
+    } catch (const usage_error& e) {
+      std::cerr << prefix << e.what() << "\nusage: treecrdt " << c.help.usage << "\nTry 'treecrdt " << name
+                << " --help'.\n";
+      return exit_usage;
+    } catch (const std::exception& e) {
+      // command_error, parse errors, treecrdt::error (schema, storage, invalid ops), I/O.
+      std::cerr << prefix << e.what() << '\n';
+      return exit_failure;
+    }
+  }
+  std::cerr << "treecrdt: unknown command \"" << name << "\"\n";
+  print_tool_help(std::cerr);
+  return exit_usage;
+}
+
+}  // namespace treecrdt_cli

@@ -1,0 +1,163 @@
+#pragma once
+// Opening a treecrdt SQLite document from the command line, the tool's own settings stored in
+// the same file, and the pre-check that makes an import all-or-nothing.
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+
+#include "cli/cli_support.hpp"
+#include "treecrdt/document.hpp"
+#include "treecrdt/json.hpp"
+#include "treecrdt/op_codec.hpp"
+#include "treecrdt/storage/sqlite.hpp"
+
+namespace treecrdt_cli {
+
+using sqlite_storage = treecrdt::sqlite_storage<key>;
+using sqlite_document = treecrdt::document<key, sqlite_storage, treecrdt::memory_store<key>, treecrdt::every_n_ops,
+                                           treecrdt::exponential_retention>;
+
+/// The tool never edits locally; this replica id only names the process to the document.
+inline const treecrdt::bytes cli_replica = "treecrdt-cli";
+
+/// Checkpoint cadence when none was ever stored: the library's default.
+inline constexpr std::uint64_t default_cadence = treecrdt::every_n_ops{}.interval;
+
+/// Owns one prepared statement on a connection the storage owns.
+class raw_statement {
+ public:
+  raw_statement(sqlite3* db, const char* sql, std::string during) : db_(db), during_(std::move(during)) {
+    if (const int rc = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); rc != SQLITE_OK)
+      treecrdt::sqlite::throw_error(db, rc, during_);
+  }
+  raw_statement(const raw_statement&) = delete;
+  raw_statement& operator=(const raw_statement&) = delete;
+  ~raw_statement() { sqlite3_finalize(stmt_); }
+
+  void bind(int index, std::int64_t v) { check(sqlite3_bind_int64(stmt_, index, v)); }
+  void bind_blob(int index, std::string_view b) {
+    // An empty view may have a null data pointer, which SQLite would bind as NULL, not as x''.
+    check(b.empty() ? sqlite3_bind_zeroblob(stmt_, index, 0)
+                    : sqlite3_bind_blob64(stmt_, index, b.data(), b.size(), SQLITE_TRANSIENT));
+  }
+  /// True when a row is ready; false when done.
+  [[nodiscard]] bool step() {
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    treecrdt::sqlite::throw_error(db_, rc, during_);
+  }
+  void reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  [[nodiscard]] std::int64_t column_int64(int col) const noexcept { return sqlite3_column_int64(stmt_, col); }
+  [[nodiscard]] std::string_view column_blob(int col) const noexcept {
+    const void* data = sqlite3_column_blob(stmt_, col);
+    const int size = sqlite3_column_bytes(stmt_, col);
+    return data == nullptr || size <= 0 ? std::string_view() : std::string_view(static_cast<const char*>(data),
+                                                                                 static_cast<std::size_t>(size));
+  }
+
+ private:
+  void check(int rc) const {
+    if (rc != SQLITE_OK) treecrdt::sqlite::throw_error(db_, rc, during_);
+  }
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  std::string during_;
+};
+
+// ---- settings ----------------------------------------------------------------------------------
+// The checkpoint cadence an import was created with lives in the database itself, in a table of
+// the tool's own (`treecrdt_cli_settings`), so every later command that opens the document writes
+// checkpoints at the same spacing and keeps the retention policy in step with it. The library's
+// schema check requires its own tables and tolerates extra ones.
+
+[[nodiscard]] inline std::optional<std::uint64_t> stored_cadence(sqlite3* db) {
+  raw_statement exists(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'treecrdt_cli_settings'",
+                       "reading the tool's settings");
+  if (!exists.step()) return std::nullopt;
+  raw_statement get(db, "SELECT value FROM treecrdt_cli_settings WHERE name = 'cadence'", "reading the stored cadence");
+  if (!get.step()) return std::nullopt;
+  return static_cast<std::uint64_t>(get.column_int64(0));
+}
+
+inline void store_cadence(sqlite3* db, std::uint64_t cadence) {
+  {
+    raw_statement create(db,
+                         "CREATE TABLE IF NOT EXISTS treecrdt_cli_settings ("
+                         "name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+                         "creating the tool's settings table");
+    (void)create.step();
+  }
+  raw_statement put(db, "INSERT OR REPLACE INTO treecrdt_cli_settings (name, value) VALUES ('cadence', ?1)",
+                    "storing the cadence");
+  put.bind(1, static_cast<std::int64_t>(cadence));
+  (void)put.step();
+}
+
+/// Cadence `interval` (0 = no checkpoints) with a retention spaced to match it.
+[[nodiscard]] inline std::pair<treecrdt::every_n_ops, treecrdt::exponential_retention> policies_for(
+    std::uint64_t cadence) {
+  treecrdt::exponential_retention retention;
+  retention.granularity = cadence == 0 ? default_cadence : cadence;
+  return {treecrdt::every_n_ops{cadence}, retention};
+}
+
+// ---- opening -----------------------------------------------------------------------------------
+
+/// Opens the storage of an existing database; a missing file is an error rather than a new,
+/// empty document (only `import` creates databases).
+[[nodiscard]] inline sqlite_storage open_existing_storage(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw command_error(path + ": no such database (create one with import)");
+  if (!std::filesystem::is_regular_file(path, ec)) throw command_error(path + ": not a regular file, not a database");
+  // SQLite would treat an empty file as a new database and write a schema into it.
+  if (std::filesystem::file_size(path, ec) == 0) throw command_error(path + ": empty file, not a treecrdt database");
+  return sqlite_storage::open(path);
+}
+
+/// Opens the document: restores its latest valid checkpoint and replays the log after it, using
+/// the cadence stored by import (or `cadence_override` when given, which is then stored).
+[[nodiscard]] inline sqlite_document open_document(sqlite_storage storage,
+                                                   std::optional<std::uint64_t> cadence_override = std::nullopt) {
+  std::uint64_t cadence = default_cadence;
+  if (cadence_override) {
+    store_cadence(storage.raw_handle(), *cadence_override);
+    cadence = *cadence_override;
+  } else if (const auto stored = stored_cadence(storage.raw_handle())) {
+    cadence = *stored;
+  }
+  auto [every, retention] = policies_for(cadence);
+  return sqlite_document(std::move(storage), cli_replica, every, retention);
+}
+
+/// The first op (as a position in `ops`) whose (replica, counter) is stored with other content,
+/// or nullopt. Lets import refuse a conflicting file before storing any of it, instead of failing
+/// halfway through its batches.
+[[nodiscard]] inline std::optional<std::size_t> first_stored_conflict(
+    sqlite_storage& storage, std::span<const treecrdt::json::numbered_op<key>> ops) {
+  if (storage.op_count() == 0) return std::nullopt;
+  // Reads the documented on-disk format (storage/sqlite.hpp): ids are unique per (replica, counter).
+  raw_statement find(storage.raw_handle(), "SELECT lamport, body FROM treecrdt_ops WHERE replica = ?1 AND counter = ?2",
+                     "looking up stored ops");
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    const auto& o = ops[i].value;
+    find.reset();
+    find.bind_blob(1, treecrdt::replica_codec<key::replica_type>::to_bytes(o.key.replica));
+    find.bind(2, treecrdt::sqlite::to_ordered_int64(o.key.counter));
+    if (!find.step()) continue;
+    const bool same = treecrdt::sqlite::from_ordered_int64(find.column_int64(0)) == o.key.lamport &&
+                      find.column_blob(1) == treecrdt::encode_op_body(o);
+    if (!same) return i;
+  }
+  return std::nullopt;
+}
+
+}  // namespace treecrdt_cli

@@ -1,0 +1,257 @@
+#!/bin/sh
+# Scenario tests for the `treecrdt` command-line tool (registered by examples/cli_tests.cmake).
+# usage: cli_test.sh SCENARIO TREECRDT TREECRDT_REPLAY DATA_DIR [SQLITE3]
+# Each scenario checks exit statuses and outputs; the first failed check prints what was expected
+# and exits 1. Exit 77 means "skipped" (a needed program is missing).
+set -u
+
+scenario=$1
+tool=$2
+replay_tool=$3
+data=$4
+sqlite3_program=${5:-}
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/treecrdt-cli-test.XXXXXX") || exit 1
+trap 'rm -rf "$work"' EXIT INT TERM
+
+fail() {
+  echo "FAILED [$scenario]: $*" >&2
+  for f in out err; do
+    if [ -s "$work/$f" ]; then
+      echo "--- $f:" >&2
+      head -c 2000 "$work/$f" >&2
+    fi
+  done
+  exit 1
+}
+
+# run EXPECTED_STATUS CMD...: runs CMD with stdout/stderr in $work/out and $work/err.
+run() {
+  expected=$1
+  shift
+  "$@" >"$work/out" 2>"$work/err"
+  status=$?
+  [ "$status" -eq "$expected" ] || fail "'$*' exited with $status, expected $expected"
+}
+
+# Fixed-string checks on the last run's output.
+out_has() { grep -qF -- "$1" "$work/out" || fail "stdout lacks: $1"; }
+err_has() { grep -qF -- "$1" "$work/err" || fail "stderr lacks: $1"; }
+out_empty() { [ ! -s "$work/out" ] || fail "stdout should be empty"; }
+err_empty() { [ ! -s "$work/err" ] || fail "stderr should be empty"; }
+out_is() { cmp -s "$work/out" "$1" || fail "stdout differs from $1"; }
+
+db="$work/doc.db"
+
+case "$scenario" in
+  replay_sample)
+    run 0 "$tool" replay "$data/sample.jsonl"
+    out_is "$data/sample.export.json"
+    err_empty
+    ;;
+
+  replay_stdin_and_alias)
+    run 0 "$tool" replay - <"$data/sample.jsonl"
+    out_is "$data/sample.export.json"
+    run 0 "$replay_tool" - <"$data/sample.jsonl"
+    out_is "$data/sample.export.json"
+    run 0 "$replay_tool" "$data/sample.jsonl"
+    out_is "$data/sample.export.json"
+    ;;
+
+  replay_order_independent)
+    # Any order of the same lines gives the same export (the fold sorts by op key).
+    sort -r "$data/sample.jsonl" >"$work/reversed.jsonl"
+    run 0 "$tool" replay "$work/reversed.jsonl"
+    out_is "$data/sample.export.json"
+    ;;
+
+  replay_bad_line)
+    # Line 4 has a 31-digit node id; line 2 is blank and still counted.
+    run 1 "$tool" replay "$data/bad_line.jsonl"
+    out_empty
+    err_has 'line 4: field "node": expected 32 hex digits, got 31 characters'
+    run 1 "$replay_tool" - <"$data/bad_line.jsonl"
+    out_empty
+    err_has '<stdin>: line 4:'
+    ;;
+
+  replay_conflict)
+    run 1 "$tool" replay "$data/conflict.jsonl"
+    out_empty
+    err_has 'line 3: op insert (lamport 1, replica a1, counter 1)'
+    err_has 'conflicts with line 1'
+    ;;
+
+  replay_missing_file)
+    run 1 "$tool" replay "$work/nope.jsonl"
+    out_empty
+    err_has "nope.jsonl: cannot open"
+    run 1 "$tool" replay "$work"
+    err_has "is a directory"
+    ;;
+
+  import_and_read)
+    run 0 "$tool" import "$db" "$data/sample.jsonl" --batch 2 --cadence 1
+    out_has "11 new, 0 already stored; 11 ops in total"
+    err_empty # stderr is not a terminal here: no progress bar
+    run 0 "$tool" export "$db"
+    out_is "$data/sample.export.json"
+    run 0 "$tool" show "$db"
+    out_is "$data/sample.show.txt"
+    run 0 "$tool" stats "$db"
+    out_has "ops: 11"
+    out_has "head: seq 11 at (lamport 10, replica e5, counter 2)"
+    out_has "frontier: none (up to date)"
+    out_has "cadence: 1"
+    out_has "  seq 11 at (lamport 10, replica e5, counter 2), "
+    out_has "storage: "
+    run 0 "$tool" verify "$db"
+    out_has "ok: the materialized state of $db"
+    out_has "equals a fresh fold of its 11 ops (8 nodes)"
+    ;;
+
+  import_stored_cadence)
+    # The cadence given at creation is kept: a later import without --cadence uses it too.
+    run 0 "$tool" import "$db" "$data/late.jsonl" --cadence 3
+    run 0 "$tool" import "$db" "$data/sample.jsonl"
+    run 0 "$tool" stats "$db"
+    out_has "cadence: 3"
+    out_has "  seq 12 at "
+    run 0 "$tool" import "$work/default.db" "$data/sample.jsonl"
+    run 0 "$tool" stats "$work/default.db"
+    out_has "cadence: 64 (default)"
+    out_has "checkpoints: 0"
+    ;;
+
+  import_late_ops)
+    # Every op of sample.jsonl sorts before those already stored: the import must catch up.
+    run 0 "$tool" import "$db" "$data/late.jsonl" --cadence 1
+    run 0 "$tool" import "$db" "$data/sample.jsonl" --batch 4
+    out_has "11 new, 0 already stored; 15 ops in total"
+    cat "$data/late.jsonl" "$data/sample.jsonl" | "$tool" replay - >"$work/expected.json" || fail "reference replay failed"
+    run 0 "$tool" export "$db"
+    out_is "$work/expected.json"
+    run 0 "$tool" verify "$db"
+    out_has "equals a fresh fold of its 15 ops"
+    ;;
+
+  import_idempotent)
+    run 0 "$tool" import "$db" "$data/sample.jsonl"
+    run 0 "$tool" import "$db" - <"$data/sample.jsonl"
+    out_has "imported 11 ops from <stdin> into $db: 0 new, 11 already stored; 11 ops in total"
+    run 0 "$tool" export "$db"
+    out_is "$data/sample.export.json"
+    ;;
+
+  import_bad_input_stores_nothing)
+    run 1 "$tool" import "$db" "$data/bad_line.jsonl"
+    err_has 'bad_line.jsonl: line 4: field "node"'
+    [ ! -e "$db" ] || fail "a bad input must not create the database"
+    run 0 "$tool" import "$db" "$data/sample.jsonl"
+    run 1 "$tool" import "$db" "$data/conflict.jsonl"
+    err_has "line 3:"
+    run 1 "$tool" import "$db" "$data/conflict_with_sample.jsonl"
+    err_has 'conflict_with_sample.jsonl: line 2: op insert (lamport 1, replica a1, counter 1)'
+    err_has "conflicts with an op stored in $db"
+    err_has "nothing was imported"
+    run 0 "$tool" stats "$db"
+    out_has "ops: 11" # line 1 of conflict_with_sample.jsonl was valid but must not be stored either
+    run 0 "$tool" export "$db"
+    out_is "$data/sample.export.json"
+    ;;
+
+  import_progress_on_terminal)
+    # With stderr on a terminal (a pseudo-terminal from script(1)) import draws a progress bar.
+    command -v script >/dev/null 2>&1 || exit 77
+    script -qec "'$tool' import '$db' '$data/sample.jsonl' --batch 4" /dev/null >"$work/out" 2>"$work/err" ||
+      fail "import under script(1) failed"
+    out_has "importing ["
+    out_has "] 8/11 ops"
+    out_has "] 11/11 ops"
+    out_has "11 new, 0 already stored"
+    ;;
+
+  verify_detects_mismatch)
+    [ -n "$sqlite3_program" ] || exit 77
+    # Two documents whose logs have the same op keys but one different payload. Swapping their
+    # checkpoint blobs gives checkpoints that verify (header and checksum match) but do not
+    # describe this log: exactly the corruption `verify` exists to catch.
+    run 0 "$tool" import "$db" "$data/sample.jsonl" --cadence 1
+    run 0 "$tool" import "$work/variant.db" "$data/sample_variant.jsonl" --cadence 1
+    run 0 "$tool" verify "$db"
+    "$sqlite3_program" "$db" "ATTACH '$work/variant.db' AS v;
+      UPDATE treecrdt_checkpoints SET blob = (SELECT o.blob FROM v.treecrdt_checkpoints AS o
+        WHERE o.lamport = treecrdt_checkpoints.lamport AND o.replica = treecrdt_checkpoints.replica
+          AND o.counter = treecrdt_checkpoints.counter);" || fail "sqlite3 could not swap the checkpoints"
+    run 3 "$tool" verify "$db"
+    out_has "MISMATCH: the materialized state of $db (checkpoint at seq 11 + 0 ops replayed) differs from a fresh fold"
+    out_has "node 00000000000000000000000000000001: payload hex:627965 in the materialized state, hex:6869207468657265 in the fold"
+    ;;
+
+  help)
+    run 0 "$tool" --help
+    out_has "usage: treecrdt COMMAND [ARGS...]"
+    for c in replay import export show stats verify; do
+      out_has "  $c "
+    done
+    run 0 "$tool" help import
+    out_has "usage: treecrdt import DB FILE|- [--batch N] [--cadence N]"
+    for c in replay import export show stats verify; do
+      run 0 "$tool" "$c" --help
+      out_has "usage: treecrdt $c"
+      err_empty
+    done
+    run 0 "$replay_tool" --help
+    out_has "usage: treecrdt replay FILE|-"
+    ;;
+
+  usage_errors)
+    run 2 "$tool"
+    err_has "treecrdt: missing command"
+    run 2 "$tool" frobnicate
+    err_has 'treecrdt: unknown command "frobnicate"'
+    run 2 "$tool" replay
+    err_has "treecrdt replay: missing arguments"
+    err_has "usage: treecrdt replay FILE|-"
+    run 2 "$tool" replay a b
+    err_has 'unexpected argument "b"'
+    run 2 "$tool" export
+    run 2 "$tool" import "$db"
+    run 2 "$tool" import "$db" "$data/sample.jsonl" --batch 0
+    err_has "--batch must be between 1 and 10000000, got 0"
+    run 2 "$tool" import "$db" "$data/sample.jsonl" --batch=ten
+    err_has '--batch expects a whole number, got "ten"'
+    run 2 "$tool" import "$db" "$data/sample.jsonl" --cadence -1
+    run 2 "$tool" import "$db" "$data/sample.jsonl" --batch
+    err_has "option --batch needs a value"
+    run 2 "$tool" import "$db" "$data/sample.jsonl" --batch 5 --batch 6
+    err_has "option --batch given twice"
+    run 2 "$tool" show "$db" --verbose
+    err_has "unknown option --verbose"
+    [ ! -e "$db" ] || fail "a usage error must not create the database"
+    ;;
+
+  bad_database)
+    for c in export show stats verify; do
+      run 1 "$tool" $c "$db"
+      err_has "no such database"
+      out_empty
+    done
+    [ ! -e "$db" ] || fail "reading commands must not create the database"
+    : >"$db"
+    run 1 "$tool" export "$db"
+    err_has "empty file, not a treecrdt database"
+    echo "not a database at all, just some text that is long enough to fill a header page" >"$db"
+    run 1 "$tool" stats "$db"
+    err_has "is not a SQLite database"
+    run 1 "$tool" import "$db" "$data/sample.jsonl"
+    err_has "is not a SQLite database"
+    ;;
+
+  *)
+    echo "unknown scenario $scenario" >&2
+    exit 2
+    ;;
+esac
+exit 0
