@@ -16,6 +16,7 @@
 #include "checkpoint_policy.hpp"
 #include "errors.hpp"
 #include "fold.hpp"
+#include "fwd.hpp"
 #include "materialization_stats.hpp"
 #include "op.hpp"
 #include "order_key.hpp"
@@ -49,9 +50,8 @@ template <class Replica>
   return id;
 }
 
-template <OpKey Key = default_op_key, Storage StoragePolicy = memory_storage<Key>,
-          MaterializedStore Store = memory_store<Key>, CadencePolicy Cadence = default_cadence,
-          RetentionPolicy Retention = default_retention>
+// The default template arguments are in fwd.hpp.
+template <OpKey Key, Storage StoragePolicy, MaterializedStore Store, CadencePolicy Cadence, RetentionPolicy Retention>
 class document {
   static_assert(std::same_as<typename StoragePolicy::key_type, Key>,
                 "treecrdt::document: StoragePolicy::key_type must be the document's Key");

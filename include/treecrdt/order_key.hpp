@@ -15,8 +15,9 @@
 // replicas rarely pick the same key; when they do, the node-id tie-break still orders them.
 // Keys from other writers may have any shape; where one does not parse, a generic byte midpoint is
 // used, which is always correct but not length-optimized. When no key fits strictly between the
-// neighbours (equal keys, or `x` and `x\0`), the lower neighbour's key is reused and the node-id
-// tie-break orders the siblings (duplicate keys are legal).
+// neighbours (equal keys, or `x` and `x` followed only by 0x00 bytes, since generated keys never
+// end in 0x00), the lower neighbour's key is reused and the node-id tie-break orders the siblings
+// (duplicate keys are legal).
 #include <array>
 #include <cstdint>
 #include <optional>

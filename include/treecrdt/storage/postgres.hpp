@@ -30,9 +30,12 @@
 // READ COMMITTED transaction, so writers of one document are serialized across connections and
 // processes, writers of different documents never wait for each other, and every statement after the
 // lock sees everything committed before it. A document object held in memory may be stale relative
-// to another writer: op_count() (also returned by transaction::op_count_at_begin()) is read from the
-// locked meta row and only ever grows, so comparing it with the count the document last saw tells
-// whether the log changed under it; load_meta() inside the transaction gives the current head.
+// to another writer: begin() reads op_count and the head/frontier from the locked row, so op_count()
+// (also transaction::op_count_at_begin()) and load_meta() inside the transaction are current; the op
+// count only ever grows, so comparing it with the count the document last saw tells whether the log
+// changed under it. While the lock is held nobody else can change that row, so inside a transaction
+// op_count() and load_meta() answer from what begin() read plus this handle's own append/store_meta,
+// without a round trip (changes made through raw_connection() are not seen by them).
 //
 // Faults: every libpq/server failure throws storage_error("postgres", SQLSTATE or "connection",
 // message, retryable), retryable for a lost connection, 40001, 40P01 and 57P01..57P03. The
@@ -94,7 +97,7 @@ class postgres_storage {
     void commit() {
       if (!s_) throw std::logic_error("postgres_storage: commit() on a finished transaction");
       const std::shared_ptr<session> s = std::move(s_);
-      s->in_transaction = false;
+      s->forget_transaction();
       try {
         const pg::result r = s->conn.exec("commit", "COMMIT");
         if (r.command_status() != "COMMIT")
@@ -118,7 +121,8 @@ class postgres_storage {
   };
 
   /// Opens `document` in the database named by `conninfo` (libpq keyword string or URI).
-  /// Effects: connects, creates the schema if missing, registers the document.
+  /// Effects: connects and creates the schema if missing. The document's meta row is created by
+  /// its first begin(); until then it reads as empty.
   /// Throws: std::invalid_argument for an empty document id; schema_error for a database written by
   /// another schema version; storage_error when the server cannot be reached or fails.
   postgres_storage(std::string conninfo, bytes document) : s_(std::make_shared<session>()) {
@@ -127,9 +131,6 @@ class postgres_storage {
     s_->doc = std::move(document);
     s_->conn = pg::connection::open(s_->conninfo);
     pg::ensure_schema(s_->conn);
-    pg::params p;
-    p.add_bytes(s_->doc);
-    (void)s_->run(pg::statement::ensure_document, p, "open");
   }
 
   /// Effects: starts a transaction and waits for the document's writer lock. Reconnects first if the
@@ -139,27 +140,20 @@ class postgres_storage {
     session& s = *s_;
     if (s.in_transaction) throw std::logic_error("postgres_storage: begin() while a transaction is open");
     if (s.scanning) throw std::logic_error("postgres_storage: begin() inside scan_after");
-    const bool fresh = !s.conn.healthy();
-    if (fresh) s.reconnect();
-    try {
-      (void)s.conn.exec("begin", "BEGIN ISOLATION LEVEL READ COMMITTED");
-    } catch (const storage_error&) {
-      if (fresh || s.conn.healthy()) throw;
-      s.reconnect();
-      (void)s.conn.exec("begin", "BEGIN ISOLATION LEVEL READ COMMITTED");
-    }
+    (void)s.idle_call([&] { return s.conn.exec("begin", "BEGIN ISOLATION LEVEL READ COMMITTED"); });
     transaction tx(s_);
     pg::params p;
     p.add_bytes(s.doc);
     pg::result locked = s.run(pg::statement::lock_document, p, "begin");
-    if (locked.rows() == 0) {  // the meta row was deleted behind our back: recreate, then lock it
+    if (locked.rows() == 0) {  // the document's first transaction: create its meta row, then lock it
       (void)s.run(pg::statement::ensure_document, p, "begin");
       locked = s.run(pg::statement::lock_document, p, "begin");
     }
     if (locked.rows() != 1)
       throw storage_error(std::string(pg::backend_name), "missing_document",
                           "begin: no treecrdt_meta row for document " + s.describe_document(), false);
-    tx.op_count_at_begin_ = static_cast<std::uint64_t>(locked.int8(0, 0));
+    s.locked = read_meta_row(locked, "begin");
+    tx.op_count_at_begin_ = s.locked->op_count;
     return tx;
   }
 
@@ -233,6 +227,7 @@ class postgres_storage {
     if (stored_conflict) throw conflicting_op_error(*stored_conflict, describe(batch[*stored_conflict]));
     if (batch_conflict) throw conflicting_op_error(*batch_conflict, describe(batch[*batch_conflict]));
     std::sort(fresh.begin(), fresh.end());
+    s.locked->op_count += fresh.size();
     return fresh;
   }
 
@@ -243,12 +238,10 @@ class postgres_storage {
   void scan_after(const std::optional<Key>& after, Visitor&& visit) {
     session& s = *s_;
     if (s.scanning) throw std::logic_error("postgres_storage: scan_after() inside scan_after");
-    s.reconnect_if_idle();
-    scan_guard guard{s};
-    if (!s.in_transaction) {
-      (void)s.conn.exec("scan_after", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-      guard.own_transaction = true;
-    }
+    const bool own_transaction = !s.in_transaction;
+    if (own_transaction)
+      (void)s.idle_call([&] { return s.conn.exec("scan_after", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); });
+    scan_guard guard{s, own_transaction};
     pg::params p;
     p.add_bytes(s.doc);
     if (after) add_key(p, *after);
@@ -271,8 +264,9 @@ class postgres_storage {
     }
   }
 
-  /// Number of distinct stored ops, from the meta row. O(1).
+  /// Number of distinct stored ops, from the meta row. O(1); no round trip inside a transaction.
   [[nodiscard]] std::uint64_t op_count() {
+    if (s_->locked) return s_->locked->op_count;
     const pg::result r = read(pg::statement::op_count, "op_count");
     return r.rows() == 0 ? 0 : static_cast<std::uint64_t>(r.int8(0, 0));
   }
@@ -283,22 +277,20 @@ class postgres_storage {
   }
 
   [[nodiscard]] std::uint64_t max_counter(const replica_type& replica) {
-    session& s = s_->reconnect_if_idle();
+    session& s = *s_;
     const bytes r_bytes = replica_codec<replica_type>::to_bytes(replica);
     pg::params p;
     p.add_bytes(s.doc).add_bytes(r_bytes);
-    const pg::result r = s.run(pg::statement::max_counter, p, "max_counter");
+    const pg::result r = s.run_read(pg::statement::max_counter, p, "max_counter");
     return r.rows() == 0 ? 0 : pg::from_sortable_int8(r.int8(0, 0));
   }
 
+  /// The stored head and frontier (empty for a document never written). No round trip inside a
+  /// transaction.
   [[nodiscard]] materialization_meta<Key> load_meta() {
+    if (s_->locked) return s_->locked->meta;
     const pg::result r = read(pg::statement::load_meta, "load_meta");
-    materialization_meta<Key> meta;
-    if (r.rows() == 0) return meta;
-    if (!r.is_null(0, 0)) meta.head.key = read_key(r, 0, 0, "load_meta");
-    meta.head.seq = static_cast<std::uint64_t>(r.int8(0, 3));
-    if (!r.is_null(0, 4)) meta.frontier = read_key(r, 0, 4, "load_meta");
-    return meta;
+    return r.rows() == 0 ? materialization_meta<Key>{} : read_meta_row(r, "load_meta").meta;
   }
 
   void store_meta(const materialization_meta<Key>& meta) {
@@ -309,6 +301,7 @@ class postgres_storage {
     p.add_int8(static_cast<std::int64_t>(meta.head.seq));
     add_optional_key(p, meta.frontier);
     (void)s.run(pg::statement::store_meta, p, "store_meta");
+    s.locked->meta = meta;
   }
 
   /// Effects: stores the checkpoint, replacing one with the same key; returns its new id.
@@ -326,12 +319,12 @@ class postgres_storage {
   }
 
   [[nodiscard]] std::optional<checkpoint_type> latest_checkpoint_before(const std::optional<Key>& bound) {
-    session& s = s_->reconnect_if_idle();
+    session& s = *s_;
     pg::params p;
     p.add_bytes(s.doc);
     if (bound) add_key(p, *bound);
     const pg::result r =
-        s.run(bound ? pg::statement::latest_checkpoint_before : pg::statement::latest_checkpoint, p,
+        s.run_read(bound ? pg::statement::latest_checkpoint_before : pg::statement::latest_checkpoint, p,
               "latest_checkpoint_before");
     if (r.rows() == 0) return std::nullopt;
     return read_checkpoint(r, 0, "latest_checkpoint_before");
@@ -339,10 +332,10 @@ class postgres_storage {
 
   /// Throws storage_error (code "not_found") if this document has no checkpoint with that id.
   [[nodiscard]] bytes load_checkpoint(std::uint64_t id) {
-    session& s = s_->reconnect_if_idle();
+    session& s = *s_;
     pg::params p;
     p.add_bytes(s.doc).add_int8(static_cast<std::int64_t>(id));
-    const pg::result r = s.run(pg::statement::load_checkpoint, p, "load_checkpoint");
+    const pg::result r = s.run_read(pg::statement::load_checkpoint, p, "load_checkpoint");
     if (r.rows() == 0) throw not_found("load_checkpoint", id);
     return bytes(r.field(0, 0));
   }
@@ -379,6 +372,12 @@ class postgres_storage {
   [[nodiscard]] const bytes& document_id() const noexcept { return s_->doc; }
 
  private:
+  /// The document's meta row as read under the writer lock, kept current by this handle.
+  struct locked_meta {
+    std::uint64_t op_count = 0;
+    materialization_meta<Key> meta;
+  };
+
   struct session {
     std::string conninfo;
     bytes doc;
@@ -386,6 +385,7 @@ class postgres_storage {
     pg::statement_cache cache;
     bool in_transaction = false;
     bool scanning = false;
+    std::optional<locked_meta> locked;  // set while a transaction holds the lock
 
     pg::result run(pg::statement st, const pg::params& p, std::string_view what) {
       return cache.run(conn, st, p, what);
@@ -395,13 +395,32 @@ class postgres_storage {
       cache.reset();
       conn = pg::connection::open(conninfo);
     }
-    /// Outside a transaction (and a scan) a lost connection can simply be replaced.
-    session& reconnect_if_idle() {
-      if (!in_transaction && !scanning && !conn.healthy()) reconnect();
-      return *this;
+    /// For work that starts outside any transaction: a connection known to be lost is replaced
+    /// first, and one found lost by `work` itself is replaced and `work` runs once more. Safe because
+    /// nothing was in flight; never used inside a transaction, whose work a new connection lacks.
+    template <class Work>
+    pg::result idle_call(Work&& work) {
+      const bool fresh = !conn.healthy();
+      if (fresh) reconnect();
+      try {
+        return work();
+      } catch (const storage_error&) {
+        if (fresh || conn.healthy()) throw;
+        reconnect();
+        return work();
+      }
+    }
+    /// A read: inside the open transaction or scan as is, otherwise with idle_call's reconnect.
+    pg::result run_read(pg::statement st, const pg::params& p, std::string_view what) {
+      if (in_transaction || scanning) return run(st, p, what);
+      return idle_call([&] { return run(st, p, what); });
+    }
+    void forget_transaction() noexcept {
+      in_transaction = false;
+      locked.reset();
     }
     void rollback_quietly() noexcept {
-      in_transaction = false;
+      forget_transaction();
       end_transaction_quietly();
     }
     void end_transaction_quietly() noexcept {
@@ -416,7 +435,7 @@ class postgres_storage {
     session& s;
     bool own_transaction = false;
     bool cursor_open = false;
-    explicit scan_guard(session& sess) noexcept : s(sess) { s.scanning = true; }
+    scan_guard(session& sess, bool own) noexcept : s(sess), own_transaction(own) { s.scanning = true; }
     scan_guard(const scan_guard&) = delete;
     scan_guard& operator=(const scan_guard&) = delete;
     ~scan_guard() {
@@ -435,10 +454,10 @@ class postgres_storage {
   }
 
   pg::result read(pg::statement st, std::string_view what) {
-    session& s = s_->reconnect_if_idle();
+    session& s = *s_;
     pg::params p;
     p.add_bytes(s.doc);
-    return s.run(st, p, what);
+    return s.run_read(st, p, what);
   }
 
   static void add_key(pg::params& p, const Key& k) {
@@ -471,6 +490,16 @@ class postgres_storage {
     } catch (const detail::decode_failure& e) {
       throw corrupt(what, "the stored body of op " + describe_key(key), e.what());
     }
+  }
+
+  /// Columns: op_count, head key (3), head_seq, frontier key (3).
+  locked_meta read_meta_row(const pg::result& r, std::string_view what) const {
+    locked_meta m;
+    m.op_count = static_cast<std::uint64_t>(r.int8(0, 0));
+    if (!r.is_null(0, 1)) m.meta.head.key = read_key(r, 0, 1, what);
+    m.meta.head.seq = static_cast<std::uint64_t>(r.int8(0, 4));
+    if (!r.is_null(0, 5)) m.meta.frontier = read_key(r, 0, 5, what);
+    return m;
   }
 
   checkpoint_type read_checkpoint(const pg::result& r, int row, std::string_view what) const {

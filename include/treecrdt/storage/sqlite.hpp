@@ -71,9 +71,13 @@ struct sqlite_options {
   std::chrono::milliseconds busy_timeout{5000};
   /// Open without write access: reads work, every write fails with SQLITE_READONLY.
   bool read_only = false;
+  /// Read the path as an SQLite URI ("file:doc.db?mode=ro", "file:name?mode=memory&cache=shared")
+  /// instead of a plain file name.
+  bool uri = false;
   /// PRAGMA synchronous. `full` makes each commit durable across power loss; `normal` (in WAL mode)
-  /// survives process crashes but may lose the last commits on power loss, and is faster.
-  enum class sync_mode { normal, full } synchronous = sync_mode::full;
+  /// survives process crashes but may lose the last commits on power loss, and is faster; `off`
+  /// never syncs: an OS crash or power loss may corrupt the file (tests and scratch data only).
+  enum class sync_mode { off, normal, full } synchronous = sync_mode::full;
 };
 
 template <OpKey Key = default_op_key>
@@ -91,13 +95,16 @@ class sqlite_storage {
   [[nodiscard]] static sqlite_storage open(std::string path, const sqlite_options& options = {}) {
     const int flags = options.read_only ? SQLITE_OPEN_READONLY
                                         : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    sqlite::connection conn(path, flags | SQLITE_OPEN_NOMUTEX);
+    sqlite::connection conn(path, flags | SQLITE_OPEN_NOMUTEX | (options.uri ? SQLITE_OPEN_URI : 0));
     conn.set_busy_timeout(options.busy_timeout);
-    sqlite::open_schema(conn, path);
-    if (!conn.read_only()) conn.exec("PRAGMA journal_mode = WAL", "switching to WAL mode");
-    conn.exec(options.synchronous == sqlite_options::sync_mode::full ? "PRAGMA synchronous = FULL"
-                                                                     : "PRAGMA synchronous = NORMAL",
-              "setting PRAGMA synchronous");
+    sqlite::refuse_non_databases(path, [&] {
+      // Durability first, so that initializing a new file already follows the chosen setting.
+      conn.exec(options.synchronous == sqlite_options::sync_mode::full     ? "PRAGMA synchronous = FULL"
+                : options.synchronous == sqlite_options::sync_mode::normal ? "PRAGMA synchronous = NORMAL"
+                                                                           : "PRAGMA synchronous = OFF",
+                "setting PRAGMA synchronous");
+      sqlite::open_schema(conn, path);
+    });
     return sqlite_storage(std::make_unique<state>(std::move(conn), std::move(path)));
   }
 

@@ -157,8 +157,9 @@ class connection {
     if (PQstatus(c.handle_.get()) != CONNECTION_OK)
       throw storage_error(std::string(backend_name), "connection",
                           "connect: " + detail::one_line(PQerrorMessage(c.handle_.get())), true);
-    // "relation already exists, skipping" and similar notices are noise for a library.
-    (void)c.exec("connect", "SET client_min_messages = warning");
+    // A library must not print: server notices ("relation already exists, skipping") are dropped
+    // instead of going to stderr. Errors still arrive as results.
+    PQsetNoticeReceiver(c.handle_.get(), [](void*, const PGresult*) {}, nullptr);
     return c;
   }
 

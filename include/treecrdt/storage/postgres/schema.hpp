@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "../../errors.hpp"
 #include "connection.hpp"
@@ -57,10 +58,36 @@ inline constexpr std::array<const char*, 5> create_tables_sql = {
 };
 static_assert(schema_version == 1, "create_tables_sql writes version 1: update it with the layout");
 
-/// Creates the tables if missing and checks the stored version.
+namespace detail {
+[[nodiscard]] inline schema_error version_mismatch(std::int32_t found) {
+  return schema_error("postgres: the database has treecrdt schema version " + std::to_string(found) +
+                      " (table treecrdt_schema) but this library reads version " + std::to_string(schema_version) +
+                      (found > schema_version ? "; upgrade the library" : "; no migration from it exists"));
+}
+[[nodiscard]] inline std::int32_t read_version(const result& r) {
+  try {
+    return r.int4(0, 0);
+  } catch (const treecrdt::detail::decode_failure& e) {
+    throw schema_error(std::string("postgres: treecrdt_schema.version is not an integer column: ") + e.what());
+  }
+}
+}  // namespace detail
+
+/// Creates the tables if missing and checks the stored version. The common case (schema present,
+/// current version) costs one statement; only a missing schema takes the lock and creates it.
 /// Throws: schema_error if the database holds another layout version; storage_error on failures.
 inline void ensure_schema(connection& conn) {
   constexpr std::string_view what = "schema setup";
+  try {
+    const result version = conn.exec(what, read_version_sql);
+    if (version.rows() == 1) {
+      const std::int32_t found = detail::read_version(version);
+      if (found != schema_version) throw detail::version_mismatch(found);
+      return;
+    }
+  } catch (const storage_error& e) {
+    if (e.code() != "42P01") throw;  // undefined_table: a fresh database, created below
+  }
   (void)conn.exec(what, "BEGIN");
   try {
     (void)conn.exec(what, schema_lock_sql);
@@ -69,12 +96,8 @@ inline void ensure_schema(connection& conn) {
     if (version.rows() == 0) {
       for (const char* sql : create_tables_sql) (void)conn.exec(what, sql);
     } else {
-      const std::int32_t found = version.int4(0, 0);
-      if (found != schema_version)
-        throw schema_error("postgres: the database has treecrdt schema version " + std::to_string(found) +
-                           " (table treecrdt_schema) but this library reads version " +
-                           std::to_string(schema_version) +
-                           (found > schema_version ? "; upgrade the library" : "; no migration from it exists"));
+      const std::int32_t found = detail::read_version(version);
+      if (found != schema_version) throw detail::version_mismatch(found);
     }
     (void)conn.exec(what, "COMMIT");
   } catch (...) {

@@ -50,8 +50,12 @@ struct statement_text {
 // Column order of key-carrying results: lamport, replica, counter (then the rest).
 inline constexpr std::array<statement_text, statement_count> statements = {{
     // Serializes writers of one document across connections and processes; read committed then shows
-    // each following statement everything committed before the lock was granted.
-    {"treecrdt_lock_document", "SELECT op_count FROM treecrdt_meta WHERE doc = $1 FOR UPDATE", {bytea_oid}, 1},
+    // each following statement everything committed before the lock was granted. Returns the meta
+    // row (same columns as load_meta), which stays exact while the lock is held.
+    {"treecrdt_lock_document",
+     "SELECT op_count, head_lamport, head_replica, head_counter, head_seq, frontier_lamport, frontier_replica,"
+     " frontier_counter FROM treecrdt_meta WHERE doc = $1 FOR UPDATE",
+     {bytea_oid}, 1},
     {"treecrdt_ensure_document", "INSERT INTO treecrdt_meta (doc) VALUES ($1) ON CONFLICT (doc) DO NOTHING",
      {bytea_oid}, 1},
     // One round trip per batch. `clash` finds batch ops whose id is stored with other content; only
@@ -100,7 +104,7 @@ inline constexpr std::array<statement_text, statement_count> statements = {{
      "SELECT counter FROM treecrdt_ops WHERE doc = $1 AND replica = $2 ORDER BY counter DESC LIMIT 1",
      {bytea_oid, bytea_oid}, 2},
     {"treecrdt_load_meta",
-     "SELECT head_lamport, head_replica, head_counter, head_seq, frontier_lamport, frontier_replica,"
+     "SELECT op_count, head_lamport, head_replica, head_counter, head_seq, frontier_lamport, frontier_replica,"
      " frontier_counter FROM treecrdt_meta WHERE doc = $1",
      {bytea_oid}, 1},
     {"treecrdt_store_meta",

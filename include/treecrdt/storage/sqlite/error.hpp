@@ -144,8 +144,10 @@ class sqlite_error : public storage_error {
  public:
   sqlite_error(int extended_code, std::string_view during, std::string_view sqlite_message)
       : storage_error("sqlite", sqlite_result_code_name(extended_code),
-                      std::string(during) + ": " + std::string(sqlite_message) + " (extended code " +
-                          sqlite_extended_code_name(extended_code) + ")",
+                      std::string(during) + ": " + std::string(sqlite_message) +
+                          (extended_code == (extended_code & 0xff)
+                               ? std::string()
+                               : " (extended code " + sqlite_extended_code_name(extended_code) + ")"),
                       is_retryable(extended_code)),
         extended_code_(extended_code) {}
 

@@ -145,28 +145,45 @@ inline void require_treecrdt_schema(const schema_probe& p, const std::string& pa
                          " database without table " + t + " (found " + p.describe() + ")");
 }
 
-/// Checks the file at open and initializes it when it is a brand-new, empty database.
-/// Effects: nothing is written unless the database is empty; a foreign or newer file is left as is.
-/// Throws: schema_error (foreign, newer, damaged or not a SQLite file), sqlite_error (I/O, locks).
-inline void open_schema(connection& conn, const std::string& path) {
+/// WAL mode: readers never block the writer, and a commit is one append to the log file.
+/// It is a property of the file (kept across connections); in-memory databases ignore it.
+inline void enable_wal(connection& conn) {
+  if (!conn.read_only()) conn.exec("PRAGMA journal_mode = WAL", "switching to WAL mode");
+}
+
+/// Runs `open_steps` (the first reads of a freshly opened connection) and reports a file that is not
+/// an SQLite database at all as schema_error instead of SQLITE_NOTADB.
+template <class Steps>
+void refuse_non_databases(const std::string& path, Steps&& open_steps) {
   try {
-    schema_probe p = probe_schema(conn);
-    if (p.empty_database()) {
-      // Look again under the write lock: another process may have initialized the file meanwhile.
-      transaction_statements st(conn);
-      transaction tx(st);
-      p = probe_schema(conn);
-      if (p.empty_database()) {
-        conn.exec(schema_ddl, "creating the treecrdt schema");
-        tx.commit();
-        return;
-      }
-    }
-    require_treecrdt_schema(p, path);
+    open_steps();
   } catch (const sqlite_error& e) {
     if (e.primary_code() != SQLITE_NOTADB) throw;
     throw schema_error(path + " is not a SQLite database, so not a treecrdt database (" + e.what() + ")");
   }
+}
+
+/// Checks the file at open and initializes it when it is a brand-new, empty database, then makes
+/// sure it is in WAL mode.
+/// Effects: nothing is written unless the database is empty or treecrdt's own; a foreign or newer
+///   file is left as is.
+/// Throws: schema_error (foreign, newer or damaged file), sqlite_error (I/O, locks, SQLITE_NOTADB).
+inline void open_schema(connection& conn, const std::string& path) {
+  schema_probe p = probe_schema(conn);
+  if (p.empty_database()) {
+    enable_wal(conn);  // before the tables exist, so creating them is already a WAL commit
+    // Look again under the write lock: another process may have initialized the file meanwhile.
+    transaction_statements st(conn);
+    transaction tx(st);
+    p = probe_schema(conn);
+    if (p.empty_database()) {
+      conn.exec(schema_ddl, "creating the treecrdt schema");
+      tx.commit();
+      return;
+    }
+  }
+  require_treecrdt_schema(p, path);
+  enable_wal(conn);
 }
 
 }  // namespace treecrdt::sqlite
