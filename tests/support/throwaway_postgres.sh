@@ -31,7 +31,7 @@ _treecrdt_pg_bindir() {
     fi
   fi
   # Debian keeps the server binaries out of PATH; take the newest installed major version.
-  dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+  dir="$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -type d -name bin 2>/dev/null | sort -V | tail -n 1)"
   if [[ -n "$dir" && -x "$dir/initdb" ]]; then
     printf '%s\n' "$dir"
     return 0
@@ -54,8 +54,8 @@ _treecrdt_pg_port_busy() {
 }
 
 _treecrdt_pg_pick_port() {
-  local port tries
-  for tries in $(seq 1 50); do
+  local port _
+  for _ in $(seq 1 50); do
     port=$(( 20000 + (RANDOM * 32768 + RANDOM) % 40000 ))
     if ! _treecrdt_pg_port_busy "$port"; then
       printf '%s\n' "$port"

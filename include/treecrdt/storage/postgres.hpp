@@ -84,8 +84,7 @@ class postgres_storage {
   /// committed; the destructor never throws.
   class transaction {
    public:
-    transaction(transaction&& o) noexcept
-        : s_(std::move(o.s_)), op_count_at_begin_(o.op_count_at_begin_) {}
+    transaction(transaction&& o) noexcept : s_(std::move(o.s_)), op_count_at_begin_(o.op_count_at_begin_) {}
     transaction& operator=(transaction&&) = delete;
     ~transaction() {
       if (s_) s_->rollback_quietly();
@@ -102,8 +101,7 @@ class postgres_storage {
         const pg::result r = s->conn.exec("commit", "COMMIT");
         if (r.command_status() != "COMMIT")
           throw storage_error(std::string(pg::backend_name), "25P02",
-                              "commit: an earlier statement of this transaction failed, so it was rolled back",
-                              false);
+                              "commit: an earlier statement of this transaction failed, so it was rolled back", false);
       } catch (...) {
         s->end_transaction_quietly();
         throw;
@@ -323,9 +321,8 @@ class postgres_storage {
     pg::params p;
     p.add_bytes(s.doc);
     if (bound) add_key(p, *bound);
-    const pg::result r =
-        s.run_read(bound ? pg::statement::latest_checkpoint_before : pg::statement::latest_checkpoint, p,
-              "latest_checkpoint_before");
+    const pg::result r = s.run_read(bound ? pg::statement::latest_checkpoint_before : pg::statement::latest_checkpoint,
+                                    p, "latest_checkpoint_before");
     if (r.rows() == 0) return std::nullopt;
     return read_checkpoint(r, 0, "latest_checkpoint_before");
   }
@@ -512,10 +509,10 @@ class postgres_storage {
   }
 
   storage_error corrupt(std::string_view what, const std::string& item, const char* reason) const {
-    return storage_error(std::string(pg::backend_name), "corrupt_data",
-                         std::string(what) + ": " + item + " of document " + s_->describe_document() +
-                             " cannot be read: " + reason,
-                         false);
+    return storage_error(
+        std::string(pg::backend_name), "corrupt_data",
+        std::string(what) + ": " + item + " of document " + s_->describe_document() + " cannot be read: " + reason,
+        false);
   }
   storage_error not_found(std::string_view what, std::uint64_t id) const {
     return storage_error(std::string(pg::backend_name), "not_found",

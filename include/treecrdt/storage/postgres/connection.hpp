@@ -23,8 +23,8 @@ inline constexpr std::string_view backend_name = "postgres";
 /// Whether repeating the failed work may succeed: a lost connection (class 08), a serialization
 /// failure, a deadlock, or a server that is shutting down / restarting (57P01..57P03).
 [[nodiscard]] inline bool is_retryable_sqlstate(std::string_view state) noexcept {
-  return state.substr(0, 2) == "08" || state == "40001" || state == "40P01" || state == "57P01" ||
-         state == "57P02" || state == "57P03";
+  return state.substr(0, 2) == "08" || state == "40001" || state == "40P01" || state == "57P01" || state == "57P02" ||
+         state == "57P03";
 }
 
 namespace detail {
@@ -159,7 +159,8 @@ class connection {
                           "connect: " + detail::one_line(PQerrorMessage(c.handle_.get())), true);
     // A library must not print: server notices ("relation already exists, skipping") are dropped
     // instead of going to stderr. Errors still arrive as results.
-    PQsetNoticeReceiver(c.handle_.get(), [](void*, const PGresult*) {}, nullptr);
+    PQsetNoticeReceiver(
+        c.handle_.get(), [](void*, const PGresult*) {}, nullptr);
     return c;
   }
 

@@ -42,9 +42,12 @@ inline constexpr int scan_fetch_rows = 1000;
 struct statement_text {
   const char* name;
   const char* sql;
-  std::array<type_oid, 8> types;
-  std::size_t type_count;
-  [[nodiscard]] std::span<const type_oid> parameter_types() const noexcept { return {types.data(), type_count}; }
+  std::array<type_oid, 8> types;  // of $1, $2, ...; unused slots stay 0 (no type has OID 0)
+  [[nodiscard]] constexpr std::span<const type_oid> parameter_types() const noexcept {
+    std::size_t n = 0;
+    while (n < types.size() && types[n] != 0) ++n;
+    return {types.data(), n};
+  }
 };
 
 // Column order of key-carrying results: lamport, replica, counter (then the rest).
@@ -55,9 +58,10 @@ inline constexpr std::array<statement_text, statement_count> statements = {{
     {"treecrdt_lock_document",
      "SELECT op_count, head_lamport, head_replica, head_counter, head_seq, frontier_lamport, frontier_replica,"
      " frontier_counter FROM treecrdt_meta WHERE doc = $1 FOR UPDATE",
-     {bytea_oid}, 1},
-    {"treecrdt_ensure_document", "INSERT INTO treecrdt_meta (doc) VALUES ($1) ON CONFLICT (doc) DO NOTHING",
-     {bytea_oid}, 1},
+     {bytea_oid}},
+    {"treecrdt_ensure_document",
+     "INSERT INTO treecrdt_meta (doc) VALUES ($1) ON CONFLICT (doc) DO NOTHING",
+     {bytea_oid}},
     // One round trip per batch. `clash` finds batch ops whose id is stored with other content; only
     // when there is none (and $7, "check only", is false) are the new ops inserted; the op count is
     // bumped by what was inserted. Result rows: (false, batch index) per clash, (true, batch index)
@@ -82,35 +86,35 @@ inline constexpr std::array<statement_text, statement_count> statements = {{
      " SELECT false, c.idx FROM clash c"
      " UNION ALL"
      " SELECT true, b.idx FROM inserted i JOIN batch b ON b.replica = i.replica AND b.counter = i.counter",
-     {bytea_oid, int8_array_oid, bytea_array_oid, int8_array_oid, int8_array_oid, bytea_array_oid, bool_oid},
-     7},
+     {bytea_oid, int8_array_oid, bytea_array_oid, int8_array_oid, int8_array_oid, bytea_array_oid, bool_oid}},
     {"treecrdt_declare_scan_all",
      "DECLARE treecrdt_scan NO SCROLL CURSOR FOR"
      " SELECT lamport, replica, counter, body FROM treecrdt_ops WHERE doc = $1"
      " ORDER BY lamport, replica, counter",
-     {bytea_oid}, 1},
+     {bytea_oid}},
     {"treecrdt_declare_scan_after",
      "DECLARE treecrdt_scan NO SCROLL CURSOR FOR"
      " SELECT lamport, replica, counter, body FROM treecrdt_ops"
      " WHERE doc = $1 AND (lamport, replica, counter) > ($2, $3, $4)"
      " ORDER BY lamport, replica, counter",
-     {bytea_oid, int8_oid, bytea_oid, int8_oid}, 4},
-    {"treecrdt_fetch_scan", "FETCH FORWARD 1000 FROM treecrdt_scan", {}, 0},
-    {"treecrdt_close_scan", "CLOSE treecrdt_scan", {}, 0},
-    {"treecrdt_op_count", "SELECT op_count FROM treecrdt_meta WHERE doc = $1", {bytea_oid}, 1},
-    {"treecrdt_max_lamport", "SELECT lamport FROM treecrdt_ops WHERE doc = $1 ORDER BY lamport DESC LIMIT 1",
-     {bytea_oid}, 1},
+     {bytea_oid, int8_oid, bytea_oid, int8_oid}},
+    {"treecrdt_fetch_scan", "FETCH FORWARD 1000 FROM treecrdt_scan", {}},
+    {"treecrdt_close_scan", "CLOSE treecrdt_scan", {}},
+    {"treecrdt_op_count", "SELECT op_count FROM treecrdt_meta WHERE doc = $1", {bytea_oid}},
+    {"treecrdt_max_lamport",
+     "SELECT lamport FROM treecrdt_ops WHERE doc = $1 ORDER BY lamport DESC LIMIT 1",
+     {bytea_oid}},
     {"treecrdt_max_counter",
      "SELECT counter FROM treecrdt_ops WHERE doc = $1 AND replica = $2 ORDER BY counter DESC LIMIT 1",
-     {bytea_oid, bytea_oid}, 2},
+     {bytea_oid, bytea_oid}},
     {"treecrdt_load_meta",
      "SELECT op_count, head_lamport, head_replica, head_counter, head_seq, frontier_lamport, frontier_replica,"
      " frontier_counter FROM treecrdt_meta WHERE doc = $1",
-     {bytea_oid}, 1},
+     {bytea_oid}},
     {"treecrdt_store_meta",
      "UPDATE treecrdt_meta SET head_lamport = $2, head_replica = $3, head_counter = $4, head_seq = $5,"
      " frontier_lamport = $6, frontier_replica = $7, frontier_counter = $8 WHERE doc = $1",
-     {bytea_oid, int8_oid, bytea_oid, int8_oid, int8_oid, int8_oid, bytea_oid, int8_oid}, 8},
+     {bytea_oid, int8_oid, bytea_oid, int8_oid, int8_oid, int8_oid, bytea_oid, int8_oid}},
     // Ids come from a per-document counter in the (already locked) meta row; a checkpoint at an
     // existing key is replaced and gets a new id.
     {"treecrdt_save_checkpoint",
@@ -122,28 +126,61 @@ inline constexpr std::array<statement_text, statement_count> statements = {{
      " ON CONFLICT (doc, lamport, replica, counter) DO UPDATE"
      "  SET id = EXCLUDED.id, seq = EXCLUDED.seq, size_bytes = EXCLUDED.size_bytes, blob = EXCLUDED.blob"
      " RETURNING id",
-     {bytea_oid, int8_oid, bytea_oid, int8_oid, int8_oid, bytea_oid}, 6},
+     {bytea_oid, int8_oid, bytea_oid, int8_oid, int8_oid, bytea_oid}},
     {"treecrdt_latest_checkpoint",
      "SELECT lamport, replica, counter, id, seq, size_bytes FROM treecrdt_checkpoints WHERE doc = $1"
      " ORDER BY lamport DESC, replica DESC, counter DESC LIMIT 1",
-     {bytea_oid}, 1},
+     {bytea_oid}},
     {"treecrdt_latest_checkpoint_before",
      "SELECT lamport, replica, counter, id, seq, size_bytes FROM treecrdt_checkpoints"
      " WHERE doc = $1 AND (lamport, replica, counter) < ($2, $3, $4)"
      " ORDER BY lamport DESC, replica DESC, counter DESC LIMIT 1",
-     {bytea_oid, int8_oid, bytea_oid, int8_oid}, 4},
-    {"treecrdt_load_checkpoint", "SELECT blob FROM treecrdt_checkpoints WHERE doc = $1 AND id = $2",
-     {bytea_oid, int8_oid}, 2},
+     {bytea_oid, int8_oid, bytea_oid, int8_oid}},
+    {"treecrdt_load_checkpoint",
+     "SELECT blob FROM treecrdt_checkpoints WHERE doc = $1 AND id = $2",
+     {bytea_oid, int8_oid}},
     {"treecrdt_drop_checkpoints_from",
      "DELETE FROM treecrdt_checkpoints WHERE doc = $1 AND (lamport, replica, counter) >= ($2, $3, $4)",
-     {bytea_oid, int8_oid, bytea_oid, int8_oid}, 4},
-    {"treecrdt_drop_checkpoint", "DELETE FROM treecrdt_checkpoints WHERE doc = $1 AND id = $2",
-     {bytea_oid, int8_oid}, 2},
+     {bytea_oid, int8_oid, bytea_oid, int8_oid}},
+    {"treecrdt_drop_checkpoint", "DELETE FROM treecrdt_checkpoints WHERE doc = $1 AND id = $2", {bytea_oid, int8_oid}},
     {"treecrdt_list_checkpoints",
      "SELECT lamport, replica, counter, id, seq, size_bytes FROM treecrdt_checkpoints WHERE doc = $1"
      " ORDER BY lamport, replica, counter",
-     {bytea_oid}, 1},
+     {bytea_oid}},
 }};
+
+namespace detail {
+/// The largest $n in `sql`: how many parameters the server will expect.
+[[nodiscard]] constexpr std::size_t highest_placeholder(const char* sql) noexcept {
+  std::size_t highest = 0;
+  for (std::size_t i = 0; sql[i] != '\0'; ++i) {
+    if (sql[i] != '$') continue;
+    std::size_t n = 0;
+    while (sql[i + 1] >= '0' && sql[i + 1] <= '9') n = n * 10 + static_cast<std::size_t>(sql[++i] - '0');
+    highest = n > highest ? n : highest;
+  }
+  return highest;
+}
+/// The first decimal number in `sql`.
+[[nodiscard]] constexpr int first_number(const char* sql) noexcept {
+  std::size_t i = 0;
+  while (sql[i] != '\0' && (sql[i] < '0' || sql[i] > '9')) ++i;
+  int n = 0;
+  for (; sql[i] >= '0' && sql[i] <= '9'; ++i) n = n * 10 + (sql[i] - '0');
+  return n;
+}
+[[nodiscard]] constexpr bool every_statement_types_its_parameters() noexcept {
+  for (const statement_text& s : statements)
+    if (s.parameter_types().size() != highest_placeholder(s.sql)) return false;
+  return true;
+}
+}  // namespace detail
+
+static_assert(static_cast<std::size_t>(statement::list_checkpoints) + 1 == statement_count,
+              "one statements[] entry per enumerator, in order");
+static_assert(detail::every_statement_types_its_parameters(), "a statement's types do not match its $n");
+static_assert(detail::first_number(statements[static_cast<std::size_t>(statement::fetch_scan)].sql) == scan_fetch_rows,
+              "fetch_scan must fetch scan_fetch_rows rows");
 
 /// Prepares statements on first use, once per connection.
 class statement_cache {

@@ -82,7 +82,8 @@ class array_builder {
 
   /// The encoded array. Requires at least one element (an empty array has a different header).
   [[nodiscard]] std::string finish() && {
-    for (int i = 0; i < 4; ++i) out_[count_at_ + static_cast<std::size_t>(i)] = static_cast<char>(count_ >> (24 - 8 * i));
+    for (int i = 0; i < 4; ++i)
+      out_[count_at_ + static_cast<std::size_t>(i)] = static_cast<char>(count_ >> (24 - 8 * i));
     return std::move(out_);
   }
 
