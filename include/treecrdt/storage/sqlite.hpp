@@ -1,6 +1,7 @@
 #pragma once
 // SQLite storage policy: the op log, the materialization metadata and the checkpoints of one
-// document in one SQLite database file (or ":memory:"). Needs the treecrdt::sqlite CMake target.
+// document in one SQLite database — a file, ":memory:", or an SQLite URI (sqlite_options::uri).
+// Needs the treecrdt::sqlite CMake target (SQLite >= 3.24).
 //
 // ─── On-disk format, schema version 1 ──────────────────────────────────────────────────────────
 // Identification (database header):
@@ -10,8 +11,9 @@
 // values 0) is initialized in one transaction. Anything else that is not exactly a treecrdt file
 // of a version this header reads — another program's database, a newer schema, a file that is not
 // SQLite at all — fails with schema_error saying what was found, and the file is left untouched.
-// After the check the connection switches the file to WAL mode (readers never block the writer)
-// and sets PRAGMA synchronous (FULL by default: a commit survives power loss).
+// A treecrdt file is in WAL mode (set before its tables are created, re-asserted at every writable
+// open): readers never block the writer and a commit is one append to the -wal file. Each
+// connection sets PRAGMA synchronous from sqlite_options (FULL by default: commits survive power loss).
 //
 // Encodings:
 //   lamport, counter (uint64)  INTEGER holding the value with its top bit flipped (v XOR 2^63), so
@@ -26,7 +28,7 @@
 //   treecrdt_ops (lamport, replica, counter, body)   WITHOUT ROWID, PRIMARY KEY (lamport, replica, counter)
 //       The op log, clustered in op-key order: scan_after is one range read of the primary key,
 //       bodies included. UNIQUE INDEX treecrdt_ops_by_id (replica, counter) makes the op id unique;
-//       it also serves the duplicate/conflict lookup and max_counter(replica).
+//       it also serves the duplicate/conflict lookup, max_counter(replica) and scan_unknown_to.
 //   treecrdt_meta (id = 1, head_lamport, head_replica, head_counter, head_seq,
 //                  frontier_lamport, frontier_replica, frontier_counter, op_count)
 //       Exactly one row. A head or frontier key is either all NULL (none) or all set.
@@ -44,6 +46,7 @@
 // Every SQLite failure throws sqlite_error (a storage_error: code = SQLite result code name,
 // retryable for SQLITE_BUSY / SQLITE_LOCKED). A handle is one connection: use it from one thread at
 // a time; several handles (processes) may share a file, SQLite serializes their writers.
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -59,6 +62,7 @@
 #include "../errors.hpp"
 #include "../op.hpp"
 #include "../op_codec.hpp"
+#include "../version_vector.hpp"
 #include "sqlite/connection.hpp"
 #include "sqlite/error.hpp"
 #include "sqlite/schema.hpp"
@@ -89,12 +93,12 @@ class sqlite_storage {
   using checkpoint_type = checkpoint_info<Key>;
   using transaction = sqlite::transaction;
 
-  /// Opens (creating if needed) the database at `path`; ":memory:" gives a private in-memory one.
-  /// Throws: schema_error for a file that is not a treecrdt database of a supported version;
-  ///   sqlite_error when SQLite cannot open or read it.
+  /// Opens (creating if needed) the database at `path`; ":memory:" gives a private in-memory one,
+  /// and with `options.uri` the path is an SQLite URI. Prepares every statement once.
+  /// Throws: schema_error for a file that is not a treecrdt database of a supported version (the
+  ///   file is not modified); sqlite_error when SQLite cannot open or read it (e.g. SQLITE_CANTOPEN).
   [[nodiscard]] static sqlite_storage open(std::string path, const sqlite_options& options = {}) {
-    const int flags = options.read_only ? SQLITE_OPEN_READONLY
-                                        : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    const int flags = options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     sqlite::connection conn(path, flags | SQLITE_OPEN_NOMUTEX | (options.uri ? SQLITE_OPEN_URI : 0));
     conn.set_busy_timeout(options.busy_timeout);
     sqlite::refuse_non_databases(path, [&] {
@@ -171,6 +175,43 @@ class sqlite_storage {
     run_scan(fresh, after, visit);
   }
 
+  /// Effects: calls visit(const op_type&) for every stored op whose dot is not in `known`, in
+  ///   ascending key order (the optional storage_traits operation behind document::ops_since).
+  ///   Walks the distinct replicas with one index seek each and reads only the counters above
+  ///   `known`'s frontier for that replica, so a peer that is nearly up to date costs
+  ///   O(R log n + k log k) for R replicas and k ops sent, not a scan of the whole log. The k ops
+  ///   are held in memory to be sorted (the caller collects them anyway).
+  /// Throws: storage_error "corrupt_row" for a row that does not decode; sqlite_error.
+  template <class Visitor>
+  void scan_unknown_to(const version_vector<replica_type>& known, Visitor&& visit) {
+    std::vector<op_type> unknown;
+    std::optional<bytes> previous;  // the replica bytes visited last
+    for (;;) {
+      auto next = previous ? s_->st.next_replica_after.use() : s_->st.first_replica.use();
+      if (previous) next.bind_blob(1, *previous);
+      if (!next.step() || next.is_null(0)) break;
+      previous = bytes(next.column_blob(0));
+      replica_type replica{};
+      try {
+        replica = replica_codec<replica_type>::from_bytes(*previous);
+      } catch (const detail::decode_failure& e) {
+        throw storage_error("sqlite", "corrupt_row",
+                            "stored replica " + detail::to_hex(*previous) + " cannot be decoded: " + e.what(), false);
+      }
+      const auto entry = known.entries().find(replica);
+      const std::uint64_t frontier = entry == known.entries().end() ? 0 : entry->second.frontier;
+      auto rows = s_->st.ops_of_replica_after.use();
+      rows.bind_blob(1, *previous);
+      rows.bind(2, sqlite::to_ordered_int64(frontier));
+      while (rows.step()) {
+        const std::uint64_t counter = sqlite::from_ordered_int64(rows.column_int64(2));
+        if (!known.contains(replica, counter)) unknown.push_back(decode_row(rows));
+      }
+    }
+    std::sort(unknown.begin(), unknown.end(), [](const op_type& a, const op_type& b) { return a.key < b.key; });
+    for (const op_type& o : unknown) visit(o);
+  }
+
   /// Number of distinct stored ops. O(1): read from treecrdt_meta.
   [[nodiscard]] std::uint64_t op_count() {
     auto u = s_->st.op_count.use();
@@ -200,8 +241,7 @@ class sqlite_storage {
       meta.head.seq = static_cast<std::uint64_t>(u.column_int64(3));
       meta.frontier = read_optional_key(u, 4, "frontier");
     } catch (const detail::decode_failure& e) {
-      throw storage_error("sqlite", "corrupt_row", std::string("treecrdt_meta cannot be decoded: ") + e.what(),
-                          false);
+      throw storage_error("sqlite", "corrupt_row", std::string("treecrdt_meta cannot be decoded: ") + e.what(), false);
     }
     return meta;
   }
@@ -269,7 +309,8 @@ class sqlite_storage {
     return out;
   }
 
-  /// Size of the database in bytes (page_count × page_size; the WAL file is not counted).
+  /// Size of the database image in bytes: page_count × page_size, committed pages still in the WAL
+  /// included (the -wal file's own size is not added).
   [[nodiscard]] std::uint64_t storage_bytes() {
     auto u = s_->st.storage_bytes.use();
     return u.step() ? static_cast<std::uint64_t>(u.column_int64(0)) : 0;
@@ -305,8 +346,14 @@ class sqlite_storage {
                   "append: reading the stored op with the same id"),
           add_op_count(c, "UPDATE treecrdt_meta SET op_count = op_count + ?1 WHERE id = 1",
                        "append: updating op_count"),
-          scan_all(make_scan_all_statement(c)),
-          scan_after(make_scan_after_statement(c)),
+          scan_all(make_scan_all_statement(c)), scan_after(make_scan_after_statement(c)),
+          first_replica(c, "SELECT min(replica) FROM treecrdt_ops", "scan_unknown_to: finding the first replica"),
+          next_replica_after(c, "SELECT min(replica) FROM treecrdt_ops WHERE replica > ?1",
+                             "scan_unknown_to: finding the next replica"),
+          ops_of_replica_after(c,
+                               "SELECT lamport, replica, counter, body FROM treecrdt_ops "
+                               "WHERE replica = ?1 AND counter > ?2 ORDER BY counter",
+                               "scan_unknown_to: reading a replica's ops"),
           op_count(c, "SELECT op_count FROM treecrdt_meta WHERE id = 1", "op_count"),
           max_lamport(c, "SELECT max(lamport) FROM treecrdt_ops", "max_lamport"),
           max_counter(c, "SELECT max(counter) FROM treecrdt_ops WHERE replica = ?1", "max_counter"),
@@ -340,20 +387,19 @@ class sqlite_storage {
                            "SELECT id, lamport, replica, counter, seq, size FROM treecrdt_checkpoints "
                            "ORDER BY lamport, replica, counter",
                            "list_checkpoints"),
-          storage_bytes(c,
-                        "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+          storage_bytes(c, "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
                         "storage_bytes") {}
 
-    sqlite::statement insert_op, find_op, add_op_count, scan_all, scan_after, op_count, max_lamport, max_counter,
-        load_meta, store_meta, save_checkpoint, latest_checkpoint, latest_checkpoint_before, load_checkpoint,
-        drop_checkpoints_from, drop_checkpoint, list_checkpoints, storage_bytes;
+    sqlite::statement insert_op, find_op, add_op_count, scan_all, scan_after, first_replica, next_replica_after,
+        ops_of_replica_after, op_count, max_lamport, max_counter, load_meta, store_meta, save_checkpoint,
+        latest_checkpoint, latest_checkpoint_before, load_checkpoint, drop_checkpoints_from, drop_checkpoint,
+        list_checkpoints, storage_bytes;
   };
 
   // Heap-allocated so that moving the storage keeps the statements' and transactions' pointers valid.
   // Members are destroyed in reverse order: statements first, the connection last.
   struct state {
-    state(sqlite::connection c, std::string p)
-        : conn(std::move(c)), path(std::move(p)), tx(conn), st(conn) {}
+    state(sqlite::connection c, std::string p) : conn(std::move(c)), path(std::move(p)), tx(conn), st(conn) {}
     sqlite::connection conn;
     std::string path;
     sqlite::transaction_statements tx;

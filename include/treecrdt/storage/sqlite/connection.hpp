@@ -125,8 +125,9 @@ class statement_use {
   }
   [[nodiscard]] std::string column_text(int col) const {
     const unsigned char* data = sqlite3_column_text(stmt_, col);
-    return data == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(data),
-                                                         static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)));
+    return data == nullptr ? std::string()
+                           : std::string(reinterpret_cast<const char*>(data),
+                                         static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)));
   }
 
  private:
@@ -180,9 +181,7 @@ inline statement_use::~statement_use() {
 /// The three statements a transaction needs, prepared once per connection.
 struct transaction_statements {
   explicit transaction_statements(const connection& conn)
-      : db(conn.get()),
-        begin(conn, "BEGIN IMMEDIATE", "BEGIN IMMEDIATE"),
-        commit(conn, "COMMIT", "COMMIT"),
+      : db(conn.get()), begin(conn, "BEGIN IMMEDIATE", "BEGIN IMMEDIATE"), commit(conn, "COMMIT", "COMMIT"),
         rollback(conn, "ROLLBACK", "ROLLBACK") {}
   sqlite3* db;
   statement begin;

@@ -50,92 +50,99 @@ namespace treecrdt {
   }
 }
 
-/// Name of an extended result code ("SQLITE_BUSY_SNAPSHOT"), or "<primary name>/<n>" when this
-/// header does not know it. Guarded by #ifdef so older SQLite headers still compile.
-[[nodiscard]] inline std::string sqlite_extended_code_name(int code) {
-  switch (code) {
-#define TREECRDT_SQLITE_NAME(c) \
-  case c: return #c;
+namespace detail {
+struct sqlite_code_name {
+  int code;
+  const char* name;
+};
+// Extended codes a caller is likely to meet; #ifdef keeps older SQLite headers compiling.
+inline constexpr sqlite_code_name sqlite_extended_code_names[] = {
 #ifdef SQLITE_BUSY_RECOVERY
-    TREECRDT_SQLITE_NAME(SQLITE_BUSY_RECOVERY)
+    {SQLITE_BUSY_RECOVERY, "SQLITE_BUSY_RECOVERY"},
 #endif
 #ifdef SQLITE_BUSY_SNAPSHOT
-    TREECRDT_SQLITE_NAME(SQLITE_BUSY_SNAPSHOT)
+    {SQLITE_BUSY_SNAPSHOT, "SQLITE_BUSY_SNAPSHOT"},
 #endif
 #ifdef SQLITE_BUSY_TIMEOUT
-    TREECRDT_SQLITE_NAME(SQLITE_BUSY_TIMEOUT)
+    {SQLITE_BUSY_TIMEOUT, "SQLITE_BUSY_TIMEOUT"},
 #endif
 #ifdef SQLITE_LOCKED_SHAREDCACHE
-    TREECRDT_SQLITE_NAME(SQLITE_LOCKED_SHAREDCACHE)
+    {SQLITE_LOCKED_SHAREDCACHE, "SQLITE_LOCKED_SHAREDCACHE"},
 #endif
 #ifdef SQLITE_READONLY_RECOVERY
-    TREECRDT_SQLITE_NAME(SQLITE_READONLY_RECOVERY)
+    {SQLITE_READONLY_RECOVERY, "SQLITE_READONLY_RECOVERY"},
 #endif
 #ifdef SQLITE_READONLY_CANTLOCK
-    TREECRDT_SQLITE_NAME(SQLITE_READONLY_CANTLOCK)
+    {SQLITE_READONLY_CANTLOCK, "SQLITE_READONLY_CANTLOCK"},
 #endif
 #ifdef SQLITE_READONLY_ROLLBACK
-    TREECRDT_SQLITE_NAME(SQLITE_READONLY_ROLLBACK)
+    {SQLITE_READONLY_ROLLBACK, "SQLITE_READONLY_ROLLBACK"},
 #endif
 #ifdef SQLITE_READONLY_DBMOVED
-    TREECRDT_SQLITE_NAME(SQLITE_READONLY_DBMOVED)
+    {SQLITE_READONLY_DBMOVED, "SQLITE_READONLY_DBMOVED"},
 #endif
 #ifdef SQLITE_READONLY_CANTINIT
-    TREECRDT_SQLITE_NAME(SQLITE_READONLY_CANTINIT)
+    {SQLITE_READONLY_CANTINIT, "SQLITE_READONLY_CANTINIT"},
 #endif
 #ifdef SQLITE_READONLY_DIRECTORY
-    TREECRDT_SQLITE_NAME(SQLITE_READONLY_DIRECTORY)
+    {SQLITE_READONLY_DIRECTORY, "SQLITE_READONLY_DIRECTORY"},
 #endif
 #ifdef SQLITE_IOERR_READ
-    TREECRDT_SQLITE_NAME(SQLITE_IOERR_READ)
+    {SQLITE_IOERR_READ, "SQLITE_IOERR_READ"},
 #endif
 #ifdef SQLITE_IOERR_SHORT_READ
-    TREECRDT_SQLITE_NAME(SQLITE_IOERR_SHORT_READ)
+    {SQLITE_IOERR_SHORT_READ, "SQLITE_IOERR_SHORT_READ"},
 #endif
 #ifdef SQLITE_IOERR_WRITE
-    TREECRDT_SQLITE_NAME(SQLITE_IOERR_WRITE)
+    {SQLITE_IOERR_WRITE, "SQLITE_IOERR_WRITE"},
 #endif
 #ifdef SQLITE_IOERR_FSYNC
-    TREECRDT_SQLITE_NAME(SQLITE_IOERR_FSYNC)
+    {SQLITE_IOERR_FSYNC, "SQLITE_IOERR_FSYNC"},
 #endif
 #ifdef SQLITE_IOERR_TRUNCATE
-    TREECRDT_SQLITE_NAME(SQLITE_IOERR_TRUNCATE)
+    {SQLITE_IOERR_TRUNCATE, "SQLITE_IOERR_TRUNCATE"},
 #endif
 #ifdef SQLITE_IOERR_LOCK
-    TREECRDT_SQLITE_NAME(SQLITE_IOERR_LOCK)
+    {SQLITE_IOERR_LOCK, "SQLITE_IOERR_LOCK"},
 #endif
 #ifdef SQLITE_IOERR_SHMOPEN
-    TREECRDT_SQLITE_NAME(SQLITE_IOERR_SHMOPEN)
+    {SQLITE_IOERR_SHMOPEN, "SQLITE_IOERR_SHMOPEN"},
 #endif
 #ifdef SQLITE_CORRUPT_INDEX
-    TREECRDT_SQLITE_NAME(SQLITE_CORRUPT_INDEX)
+    {SQLITE_CORRUPT_INDEX, "SQLITE_CORRUPT_INDEX"},
 #endif
 #ifdef SQLITE_CANTOPEN_ISDIR
-    TREECRDT_SQLITE_NAME(SQLITE_CANTOPEN_ISDIR)
+    {SQLITE_CANTOPEN_ISDIR, "SQLITE_CANTOPEN_ISDIR"},
 #endif
 #ifdef SQLITE_CANTOPEN_FULLPATH
-    TREECRDT_SQLITE_NAME(SQLITE_CANTOPEN_FULLPATH)
+    {SQLITE_CANTOPEN_FULLPATH, "SQLITE_CANTOPEN_FULLPATH"},
 #endif
 #ifdef SQLITE_CONSTRAINT_CHECK
-    TREECRDT_SQLITE_NAME(SQLITE_CONSTRAINT_CHECK)
+    {SQLITE_CONSTRAINT_CHECK, "SQLITE_CONSTRAINT_CHECK"},
 #endif
 #ifdef SQLITE_CONSTRAINT_NOTNULL
-    TREECRDT_SQLITE_NAME(SQLITE_CONSTRAINT_NOTNULL)
+    {SQLITE_CONSTRAINT_NOTNULL, "SQLITE_CONSTRAINT_NOTNULL"},
 #endif
 #ifdef SQLITE_CONSTRAINT_PRIMARYKEY
-    TREECRDT_SQLITE_NAME(SQLITE_CONSTRAINT_PRIMARYKEY)
+    {SQLITE_CONSTRAINT_PRIMARYKEY, "SQLITE_CONSTRAINT_PRIMARYKEY"},
 #endif
 #ifdef SQLITE_CONSTRAINT_UNIQUE
-    TREECRDT_SQLITE_NAME(SQLITE_CONSTRAINT_UNIQUE)
+    {SQLITE_CONSTRAINT_UNIQUE, "SQLITE_CONSTRAINT_UNIQUE"},
 #endif
 #ifdef SQLITE_ABORT_ROLLBACK
-    TREECRDT_SQLITE_NAME(SQLITE_ABORT_ROLLBACK)
+    {SQLITE_ABORT_ROLLBACK, "SQLITE_ABORT_ROLLBACK"},
 #endif
-#undef TREECRDT_SQLITE_NAME
-    default:
-      if (code == (code & 0xff)) return sqlite_result_code_name(code);
-      return sqlite_result_code_name(code) + "/" + std::to_string(code >> 8);
-  }
+    {SQLITE_OK, "SQLITE_OK"},  // keeps the array non-empty whatever the header defines
+};
+}  // namespace detail
+
+/// Name of an extended result code ("SQLITE_BUSY_SNAPSHOT"); the primary name for a primary code;
+/// "<primary name>/<n>" for an extended code this header does not know.
+[[nodiscard]] inline std::string sqlite_extended_code_name(int code) {
+  if (code == (code & 0xff)) return sqlite_result_code_name(code);
+  for (const auto& entry : detail::sqlite_extended_code_names)
+    if (entry.code == code) return entry.name;
+  return sqlite_result_code_name(code) + "/" + std::to_string(code >> 8);
 }
 
 /// A failed SQLite call. Catch it as storage_error; the numeric codes are here for callers that

@@ -89,8 +89,8 @@ struct schema_probe {
     return false;
   }
   [[nodiscard]] std::string describe() const {
-    std::string s = "application_id " + hex32(application_id) + ", user_version " + std::to_string(user_version) +
-                    ", objects: ";
+    std::string s =
+        "application_id " + hex32(application_id) + ", user_version " + std::to_string(user_version) + ", objects: ";
     if (objects.empty()) s += "none";
     for (std::size_t i = 0; i < objects.size(); ++i) s += (i ? ", " : "") + objects[i];
     return s;
@@ -136,9 +136,8 @@ inline void require_treecrdt_schema(const schema_probe& p, const std::string& pa
                        ", newer than the version this library supports (" + std::to_string(schema_version) +
                        "); open it with a newer treecrdt");
   if (p.user_version < schema_version)
-    throw schema_error(path + " has the treecrdt application_id but schema version " +
-                       std::to_string(p.user_version) + " (found " + p.describe() +
-                       "); the file is incomplete or damaged");
+    throw schema_error(path + " has the treecrdt application_id but schema version " + std::to_string(p.user_version) +
+                       " (found " + p.describe() + "); the file is incomplete or damaged");
   for (const auto& t : required_tables())
     if (!p.has(t))
       throw schema_error(path + " is a treecrdt schema version " + std::to_string(schema_version) +

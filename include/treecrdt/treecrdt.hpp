@@ -1,0 +1,33 @@
+#pragma once
+// The whole core of treecrdt in one include: documents, op keys, ops, version vectors, the in-memory
+// storage and store, the fold, catch-up and checkpoint policies. Needs only the standard library
+// and Boost headers (CMake target treecrdt::treecrdt).
+//
+// The components with third-party dependencies are never included from here; include them
+// yourself and link their targets:
+//   <treecrdt/storage/sqlite.hpp>    treecrdt::sqlite
+//   <treecrdt/storage/postgres.hpp>  treecrdt::postgres
+//   <treecrdt/json.hpp>              treecrdt::json
+#include "bytes.hpp"
+#include "canonical_export.hpp"
+#include "catch_up.hpp"
+#include "checkpoint_codec.hpp"
+#include "checkpoint_policy.hpp"
+#include "document.hpp"
+#include "errors.hpp"
+#include "fold.hpp"
+#include "fwd.hpp"
+#include "materialization_stats.hpp"
+#include "node_id.hpp"
+#include "op.hpp"
+#include "op_codec.hpp"
+#include "op_key.hpp"
+#include "op_key_concepts.hpp"
+#include "order_key.hpp"
+#include "reads.hpp"
+#include "storage/memory.hpp"
+#include "storage/storage_concepts.hpp"
+#include "storage/storage_traits.hpp"
+#include "store/memory_store.hpp"
+#include "store/store_concepts.hpp"
+#include "version_vector.hpp"
