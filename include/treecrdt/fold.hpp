@@ -11,11 +11,17 @@ namespace treecrdt {
 /// The walk may simply run until a node without a parent: ROOT and TRASH never have one, and n is
 /// never ROOT or TRASH (validation), so stopping there gives the rule's "false" exactly.
 /// Complexity: O(depth of p).
+/// A store may provide its own `would_cycle(n, p)` with the same meaning (e.g. over a denser
+/// layout); it is used when present.
 template <MaterializedStore Store>
 [[nodiscard]] bool would_cycle(const Store& s, typename Store::handle n, typename Store::handle p) {
-  for (auto x = p; x != typename Store::handle{}; x = s.parent_of(x))
-    if (x == n) return true;
-  return false;
+  if constexpr (requires { { s.would_cycle(n, p) } -> std::convertible_to<bool>; }) {
+    return s.would_cycle(n, p);
+  } else {
+    for (auto x = p; x != typename Store::handle{}; x = s.parent_of(x))
+      if (x == n) return true;
+    return false;
+  }
 }
 
 /// Rule 5: last-writer-wins payload.
