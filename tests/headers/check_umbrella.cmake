@@ -1,0 +1,33 @@
+# cmake -DINCLUDE_ROOT=<dir> -P check_umbrella.cmake
+# Fails unless <treecrdt/treecrdt.hpp> includes every core header (all public headers except
+# detail/, the database adapters and json.hpp) and none of the adapters.
+cmake_minimum_required(VERSION 3.21)
+
+file(GLOB_RECURSE headers RELATIVE ${INCLUDE_ROOT}/treecrdt ${INCLUDE_ROOT}/treecrdt/*.hpp)
+list(FILTER headers EXCLUDE REGEX "^detail/")
+list(REMOVE_ITEM headers treecrdt.hpp)
+file(STRINGS ${INCLUDE_ROOT}/treecrdt/treecrdt.hpp includes REGEX "^#include \"[^\"]+\"")
+list(TRANSFORM includes REPLACE "^#include \"([^\"]+)\".*" "\\1")
+
+set(missing "")
+set(adapters "")
+set(core 0)
+foreach(header IN LISTS headers)
+  if(header MATCHES "^(storage/sqlite|storage/postgres|json)")
+    if(header IN_LIST includes)
+      list(APPEND adapters ${header})
+    endif()
+  else()
+    math(EXPR core "${core} + 1")
+    if(NOT header IN_LIST includes)
+      list(APPEND missing ${header})
+    endif()
+  endif()
+endforeach()
+if(adapters)
+  message(FATAL_ERROR "treecrdt.hpp must not include the adapters (they need third-party libraries): ${adapters}")
+endif()
+if(missing)
+  message(FATAL_ERROR "treecrdt.hpp does not include these core headers: ${missing}")
+endif()
+message(STATUS "treecrdt.hpp includes all ${core} core headers")
