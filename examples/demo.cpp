@@ -61,9 +61,9 @@ int main(int argc, char** argv) try {
   show("Shared outline:", bob);
 
   // Offline, concurrently:
-  alice.move(work, groceries, position::first());  // Alice: Work goes under Groceries
-  bob.move(groceries, work, position::last());     // Bob: Groceries goes under Work (a cycle together)
-  alice.remove(find_child(alice, groceries, "milk"));  // Alice deletes milk...
+  alice.move(work, groceries, position::first());                   // Alice: Work goes under Groceries
+  bob.move(groceries, work, position::last());                      // Bob: Groceries goes under Work (a cycle together)
+  alice.remove(find_child(alice, groceries, "milk"));               // Alice deletes milk...
   bob.set_payload(find_child(bob, groceries, "milk"), "oat milk");  // ...which Bob just edited
   alice.insert(groceries, position::after(eggs), bytes("bread"));
   bob.insert(find_child(bob, work, "report"), position::last(), bytes("slides"));
@@ -89,9 +89,8 @@ int main(int argc, char** argv) try {
   alice = doc(sqlite_storage<>::open((dir / "alice.db").string()), "alice");  // restart
   const auto& s = alice.stats();
   std::cout << "\nAlice restarted: " << ops_total << " ops in the log, restored the checkpoint at seq "
-            << (s.restored_checkpoint ? s.restored_checkpoint->seq : 0) << ", replayed "
-            << s.ops_replayed_last_catch_up << " ops; same tree: "
-            << (alice.export_canonical() == before ? "yes" : "NO") << '\n';
+            << (s.restored_checkpoint ? s.restored_checkpoint->seq : 0) << ", replayed " << s.ops_replayed_last_catch_up
+            << " ops; same tree: " << (alice.export_canonical() == before ? "yes" : "NO") << '\n';
 
   // Bob's edit arrives late: its Lamport time is far behind Alice's head.
   alice.apply(std::span<const doc::op_type>(&late, 1));

@@ -78,8 +78,8 @@ inline constexpr command_help verify_help{
     "the result with a fold of the whole log from the start in a separate in-memory document.\n"
     "Exit status 0 when they are equal, 3 when they differ (the first difference is printed).\n"};
 
-inline constexpr command_help all_commands[] = {replay_help, import_help, export_help, show_help, stats_help,
-                                                verify_help};
+inline constexpr command_help all_commands[] = {replay_help, import_help, export_help,
+                                                show_help,   stats_help,  verify_help};
 
 inline void print_tool_help(std::ostream& out) {
   out << "treecrdt - inspect and build replicated tree (treecrdt) documents\n"
@@ -153,8 +153,8 @@ class progress_bar {
     if (!enabled_) return;
     constexpr std::uint64_t width = 40;
     const std::uint64_t filled = done * width / total_;
-    std::cerr << "\rimporting [" << std::string(filled, '#') << std::string(width - filled, ' ') << "] " << done
-              << '/' << total_ << " ops" << std::flush;
+    std::cerr << "\rimporting [" << std::string(filled, '#') << std::string(width - filled, ' ') << "] " << done << '/'
+              << total_ << " ops" << std::flush;
   }
   void message(std::string_view text) {
     if (enabled_) std::cerr << "\r\033[K" << text << std::flush;
@@ -261,8 +261,7 @@ class progress_bar {
             << "cadence: " << (cadence ? *cadence : default_cadence) << (cadence ? "" : " (default)") << '\n'
             << "checkpoints: " << checkpoints.size() << '\n';
   for (const auto& cp : checkpoints)
-    std::cout << "  seq " << cp.seq << " at " << treecrdt::describe_key(cp.key) << ", " << cp.size_bytes
-              << " bytes\n";
+    std::cout << "  seq " << cp.seq << " at " << treecrdt::describe_key(cp.key) << ", " << cp.size_bytes << " bytes\n";
   std::cout << "storage: " << storage.storage_bytes() << " bytes\n";
   finish_output();
   return exit_ok;
@@ -323,9 +322,10 @@ class progress_bar {
   sqlite_document doc = open_document(open_existing_storage(path));
   const auto materialized = doc.export_canonical();
   const auto& restored = doc.stats().restored_checkpoint;
-  const std::string how = restored ? "checkpoint at seq " + std::to_string(restored->seq) + " + " +
-                                         std::to_string(doc.stats().ops_replayed_last_catch_up) + " ops replayed"
-                                   : "full replay of " + std::to_string(doc.stats().ops_replayed_last_catch_up) + " ops";
+  const std::string how = restored
+                              ? "checkpoint at seq " + std::to_string(restored->seq) + " + " +
+                                    std::to_string(doc.stats().ops_replayed_last_catch_up) + " ops replayed"
+                              : "full replay of " + std::to_string(doc.stats().ops_replayed_last_catch_up) + " ops";
 
   // The reference: every stored op, in key order, into a document that shares nothing with DB.
   memory_document fresh(treecrdt::memory_storage<key>{}, cli_replica);
@@ -364,9 +364,9 @@ class progress_bar {
     runner run;
     std::vector<std::string_view> value_options;
   };
-  const command commands[] = {{replay_help, run_replay, {}},  {import_help, run_import, {"--batch", "--cadence"}},
-                              {export_help, run_export, {}},  {show_help, run_show, {}},
-                              {stats_help, run_stats, {}},    {verify_help, run_verify, {}}};
+  const command commands[] = {{replay_help, run_replay, {}}, {import_help, run_import, {"--batch", "--cadence"}},
+                              {export_help, run_export, {}}, {show_help, run_show, {}},
+                              {stats_help, run_stats, {}},   {verify_help, run_verify, {}}};
 
   if (args.empty()) {
     std::cerr << "treecrdt: missing command\n";

@@ -60,8 +60,9 @@ class raw_statement {
   [[nodiscard]] std::string_view column_blob(int col) const noexcept {
     const void* data = sqlite3_column_blob(stmt_, col);
     const int size = sqlite3_column_bytes(stmt_, col);
-    return data == nullptr || size <= 0 ? std::string_view() : std::string_view(static_cast<const char*>(data),
-                                                                                 static_cast<std::size_t>(size));
+    return data == nullptr || size <= 0
+               ? std::string_view()
+               : std::string_view(static_cast<const char*>(data), static_cast<std::size_t>(size));
   }
 
  private:

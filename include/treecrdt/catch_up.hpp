@@ -106,10 +106,9 @@ void catch_up(Ctx& ctx, std::optional<typename Ctx::key_type> frontier) {
     });
     if (seq != total) {
       if (!cp)
-        throw storage_error("treecrdt", "inconsistent_log",
-                            "storage reports " + std::to_string(total) + " ops but a full scan returned " +
-                                std::to_string(seq),
-                            false);
+        throw storage_error(
+            "treecrdt", "inconsistent_log",
+            "storage reports " + std::to_string(total) + " ops but a full scan returned " + std::to_string(seq), false);
       ++ctx.stats.stale_checkpoints_detected;
       ctx.stats.checkpoints_invalidated += ctx.storage.drop_checkpoints_from(cp->key);
       bound = cp->key;

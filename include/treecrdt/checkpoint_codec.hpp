@@ -37,8 +37,8 @@ void restore_checkpoint(Store& store, std::string_view blob, const typename Stor
                         std::uint64_t seq) {
   const auto fail = [&](const std::string& why) {
     store.clear();
-    throw corrupt_checkpoint_error("checkpoint at seq " + std::to_string(seq) + " " + describe_key(head_key) +
-                                   ": " + why);
+    throw corrupt_checkpoint_error("checkpoint at seq " + std::to_string(seq) + " " + describe_key(head_key) + ": " +
+                                   why);
   };
   if (blob.size() < checkpoint_magic.size() + 1 + 8 || blob.substr(0, checkpoint_magic.size()) != checkpoint_magic)
     fail("not a treecrdt checkpoint");

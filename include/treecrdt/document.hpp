@@ -92,7 +92,10 @@ class document {
   /// Runs a pending catch-up (no-op when the tree is up to date).
   void catch_up() {
     if (!frontier_) return;
-    transact([&](auto& ctx) { treecrdt::catch_up(ctx, frontier_); frontier_.reset(); });
+    transact([&](auto& ctx) {
+      treecrdt::catch_up(ctx, frontier_);
+      frontier_.reset();
+    });
   }
 
   // ---- local edits (each returns the op it made, already stored and applied) -----------------
@@ -281,8 +284,8 @@ class document {
   }
 
   [[nodiscard]] static std::uint64_t seed_of(const Key& key) {
-    std::uint64_t x = detail::fnv1a64(replica_codec<replica_type>::to_bytes(key.replica)) ^
-                      (key.counter * 0x9e3779b97f4a7c15ULL);
+    std::uint64_t x =
+        detail::fnv1a64(replica_codec<replica_type>::to_bytes(key.replica)) ^ (key.counter * 0x9e3779b97f4a7c15ULL);
     x ^= x >> 31;
     x *= 0xbf58476d1ce4e5b9ULL;
     return x ^ (x >> 29);
@@ -310,8 +313,9 @@ class document {
   }
   [[nodiscard]] const Store& usable_store() const {
     if (needs_reload_)
-      throw error("treecrdt::document: the tree could not be rebuilt after a failed append; call a "
-                  "mutating member (or reopen) once the storage is reachable again");
+      throw error(
+          "treecrdt::document: the tree could not be rebuilt after a failed append; call a "
+          "mutating member (or reopen) once the storage is reachable again");
     return store_;
   }
 

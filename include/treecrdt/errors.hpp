@@ -16,8 +16,8 @@ class error : public std::runtime_error {
 class invalid_op_error : public error {
  public:
   invalid_op_error(std::size_t index, std::string op, std::string reason)
-      : error("invalid op #" + std::to_string(index) + " " + op + ": " + reason),
-        index_(index), op_(std::move(op)), reason_(std::move(reason)) {}
+      : error("invalid op #" + std::to_string(index) + " " + op + ": " + reason), index_(index), op_(std::move(op)),
+        reason_(std::move(reason)) {}
   /// Position of the op in its batch.
   [[nodiscard]] std::size_t index() const noexcept { return index_; }
   [[nodiscard]] const std::string& op() const noexcept { return op_; }

@@ -15,7 +15,9 @@ namespace treecrdt {
 /// layout); it is used when present.
 template <MaterializedStore Store>
 [[nodiscard]] bool would_cycle(const Store& s, typename Store::handle n, typename Store::handle p) {
-  if constexpr (requires { { s.would_cycle(n, p) } -> std::convertible_to<bool>; }) {
+  if constexpr (requires {
+                  { s.would_cycle(n, p) } -> std::convertible_to<bool>;
+                }) {
     return s.would_cycle(n, p);
   } else {
     for (auto x = p; x != typename Store::handle{}; x = s.parent_of(x))

@@ -117,8 +117,7 @@ struct text_position {
 [[nodiscard]] inline std::uint64_t read_u64(const value& v, std::string_view path) {
   if (v.is_number_unsigned()) return v.get<std::uint64_t>();
   if (v.is_number_integer()) fail_field(path, "expected an unsigned integer, got a negative number");
-  if (v.is_number_float())
-    fail_field(path, "expected an unsigned integer up to 18446744073709551615, got " + v.dump());
+  if (v.is_number_float()) fail_field(path, "expected an unsigned integer up to 18446744073709551615, got " + v.dump());
   fail_field(path, "expected an unsigned integer, got " + std::string(v.type_name()));
 }
 
@@ -143,8 +142,7 @@ struct text_position {
 
 [[nodiscard]] inline node_id read_node_id(const value& v, std::string_view path) {
   const std::string& text = read_string(v, path);
-  if (text.size() != 32)
-    fail_field(path, "expected 32 hex digits, got " + std::to_string(text.size()) + " characters");
+  if (text.size() != 32) fail_field(path, "expected 32 hex digits, got " + std::to_string(text.size()) + " characters");
   (void)read_hex(v, path);  // lowercase-only check with a precise message
   const auto n = node_id_from_hex(text);
   if (!n) fail_field(path, "expected 32 hex digits");  // unreachable after read_hex
@@ -219,7 +217,8 @@ class object_view {
 /// order and may overlap (the value is a set of dots); a replica listed twice is rejected.
 template <class Replica>
 [[nodiscard]] version_vector<Replica> read_version_vector(const value& v, const std::string& path) {
-  if (!v.is_array()) fail_field(path, "expected an array of {replica, frontier, ranges}, got " + std::string(v.type_name()));
+  if (!v.is_array())
+    fail_field(path, "expected an array of {replica, frontier, ranges}, got " + std::string(v.type_name()));
   version_vector<Replica> vv;
   std::set<Replica> seen;
   for (std::size_t i = 0; i < v.size(); ++i) {
@@ -230,7 +229,8 @@ template <class Replica>
     const std::uint64_t frontier = read_u64(entry.required("frontier"), entry.path("frontier"));
     vv.add_range(replica, 1, frontier);
     const value& ranges = entry.required("ranges");
-    if (!ranges.is_array()) fail_field(entry.path("ranges"), "expected an array of [first, last], got " + std::string(ranges.type_name()));
+    if (!ranges.is_array())
+      fail_field(entry.path("ranges"), "expected an array of [first, last], got " + std::string(ranges.type_name()));
     for (std::size_t j = 0; j < ranges.size(); ++j) {
       const std::string range_path = entry.path("ranges") + "[" + std::to_string(j) + "]";
       const value& range = ranges[j];
@@ -263,7 +263,8 @@ template <OpKey Key>
   const std::string& kind_text = read_string(o.required("kind"), "kind");
   const auto kind = kind_from_string(kind_text);
   if (!kind)
-    fail_field("kind", "unknown kind " + json_string(kind_text) + " (expected insert, move, delete, tombstone or payload)");
+    fail_field("kind",
+               "unknown kind " + json_string(kind_text) + " (expected insert, move, delete, tombstone or payload)");
   const std::string whose = "kind " + kind_text;
   const auto optional_bytes = [&o](std::string_view name) -> std::optional<bytes> {
     if (const value* f = o.optional(name)) return read_hex(*f, name);

@@ -22,7 +22,7 @@ struct materialization_stats {
   std::uint64_t corrupt_checkpoints_skipped = 0;  // did not verify (checksum, header, body)
   std::uint64_t stale_checkpoints_detected = 0;   // seq disagreed with the log: treated as invalid
   std::uint64_t duplicate_ops_ignored = 0;
-  std::uint64_t late_ops = 0;                     // appended ops whose key was below the head
+  std::uint64_t late_ops = 0;  // appended ops whose key was below the head
 };
 
 }  // namespace treecrdt

@@ -135,8 +135,7 @@ template <OpKey Key>
   if (!uses_parent && (o.parent != node_id{} || !o.order_key.empty()))
     return "parent/order_key given for a " + std::string(to_string(o.kind)) + " op";
   if (!uses_payload && o.payload) return "payload given for a " + std::string(to_string(o.kind)) + " op";
-  if (!uses_known_state && o.known_state)
-    return "known_state given for a " + std::string(to_string(o.kind)) + " op";
+  if (!uses_known_state && o.known_state) return "known_state given for a " + std::string(to_string(o.kind)) + " op";
   if (o.kind == op_kind::delete_ && !o.known_state) return "delete without known_state";
   return std::nullopt;
 }

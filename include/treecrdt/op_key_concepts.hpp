@@ -13,6 +13,8 @@ namespace treecrdt {
 /// construction `K{lamport, replica, counter}`, a strong total order that is lexicographic over
 /// (lamport, replica, counter), a `replica_codec<replica_type>` to and from bytes, and a hashable
 /// replica. The order is the replay order, the LWW tie-break and the head/frontier order.
+// (kept as written: clang-format 14 cannot indent requires-expression bodies)
+// clang-format off
 template <class K>
 concept OpKey = std::regular<K> && std::three_way_comparable<K, std::strong_ordering> &&
                 requires(const K& k, typename K::replica_type r, std::string_view b) {
@@ -26,6 +28,7 @@ concept OpKey = std::regular<K> && std::three_way_comparable<K, std::strong_orde
                   { std::hash<typename K::replica_type>{}(r) } -> std::convertible_to<std::size_t>;
                   requires std::totally_ordered<typename K::replica_type>;
                 };
+// clang-format on
 
 template <OpKey K>
 using replica_of = typename K::replica_type;

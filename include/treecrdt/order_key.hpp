@@ -35,7 +35,8 @@ inline constexpr int order_key_max_length = 7;  // integer bytes; 7 keeps every 
 inline constexpr std::array<std::int64_t, 9> order_key_base = [] {
   std::array<std::int64_t, 9> b{};
   b[1] = 0;
-  for (int l = 1; l < 8; ++l) b[static_cast<std::size_t>(l + 1)] = b[static_cast<std::size_t>(l)] + (std::int64_t{1} << (8 * l));
+  for (int l = 1; l < 8; ++l)
+    b[static_cast<std::size_t>(l + 1)] = b[static_cast<std::size_t>(l)] + (std::int64_t{1} << (8 * l));
   return b;
 }();
 
@@ -77,7 +78,7 @@ struct parsed_order_key {
 /// Digits d with lo < out+d < hi (hi absent = unbounded) for arbitrary byte strings, given lo < hi
 /// and `out` as their common start. The result never ends in 0x00. nullopt if nothing fits.
 [[nodiscard]] inline std::optional<bytes> digits_between(bytes out, std::string_view lo,
-                                                          std::optional<std::string_view> hi, std::uint64_t seed) {
+                                                         std::optional<std::string_view> hi, std::uint64_t seed) {
   bool hi_open = !hi;
   for (std::size_t i = 0;; ++i) {
     const int lo_d = i < lo.size() ? static_cast<unsigned char>(lo[i]) : 0;
@@ -99,8 +100,8 @@ struct parsed_order_key {
 
 /// lo < result < hi with absent bounds open; nullopt when nothing fits.
 [[nodiscard]] inline std::optional<bytes> order_key_between_impl(std::optional<std::string_view> lo,
-                                                                  std::optional<std::string_view> hi,
-                                                                  std::uint64_t seed) {
+                                                                 std::optional<std::string_view> hi,
+                                                                 std::uint64_t seed) {
   if (lo && hi && !(*lo < *hi)) return std::nullopt;
   const std::int64_t jitter = order_key_jitter(seed);
   const std::optional<parsed_order_key> plo = lo ? parse_order_key(*lo) : std::nullopt;

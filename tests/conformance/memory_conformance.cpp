@@ -12,5 +12,6 @@ struct memory_location {
 static_assert(treecrdt::Storage<memory_location<treecrdt::default_op_key>::storage_type>);
 }  // namespace
 
-#define TREECRDT_CONFORMANCE_FACTORIES memory_location<treecrdt::default_op_key>, memory_location<treecrdt::compact_op_key>
+#define TREECRDT_CONFORMANCE_FACTORIES \
+  memory_location<treecrdt::default_op_key>, memory_location<treecrdt::compact_op_key>
 #include "storage_conformance.ipp"

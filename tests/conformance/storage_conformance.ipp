@@ -9,8 +9,8 @@
 //   };
 // Every test below uses only the Storage concept and the document, so it means the same thing for
 // memory, SQLite and PostgreSQL.
-#include <catch2/catch.hpp>
 #include <rapidcheck/catch.h>
+#include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <map>
@@ -38,8 +38,8 @@ struct test_retention {
 };
 
 template <class F>
-using doc_t = document<typename F::key_type, typename F::storage_type, memory_store<typename F::key_type>,
-                       every_n_ops, test_retention>;
+using doc_t = document<typename F::key_type, typename F::storage_type, memory_store<typename F::key_type>, every_n_ops,
+                       test_retention>;
 
 template <class F>
 [[nodiscard]] doc_t<F> open_doc(F& f, std::uint64_t cadence, test_retention r = {true, {}}) {
@@ -152,8 +152,7 @@ TEMPLATE_TEST_CASE("conformance: scan_after is strictly after, in key order", "[
   std::vector<op<K>> ops;
   // Equal lamports across replicas and counters; large values near the unsigned 64-bit limit.
   for (int r : {3, 1, 2})
-    for (std::uint64_t c : {1ull, 2ull})
-      ops.push_back(make_payload(key<K>(7, r, c), nid(1), bytes("x")));
+    for (std::uint64_t c : {1ull, 2ull}) ops.push_back(make_payload(key<K>(7, r, c), nid(1), bytes("x")));
   ops.push_back(make_payload(key<K>(~0ull, 1, ~0ull), nid(1), bytes("max")));
   ops.push_back(make_payload(key<K>(1ull << 63, 2, 1ull << 63), nid(1), bytes("mid")));
   ops.push_back(make_payload(key<K>((1ull << 63) - 1, 2, 5), nid(1), bytes("below-mid")));
@@ -377,7 +376,11 @@ TEMPLATE_TEST_CASE("conformance: a corrupt checkpoint is skipped, never trusted"
   CHECK(d.export_canonical() == expected);
   // A late op afterwards still catches up correctly.
   apply_one(d, numbered_insert<K>(1));
-  expected = treecrdt_test::reference_fold([&] { auto v = ops; v.push_back(numbered_insert<K>(1)); return v; }());
+  expected = treecrdt_test::reference_fold([&] {
+    auto v = ops;
+    v.push_back(numbered_insert<K>(1));
+    return v;
+  }());
   CHECK(d.export_canonical() == expected);
 }
 
@@ -470,16 +473,14 @@ TEMPLATE_TEST_CASE("conformance: property: any delivery, cadence, retention and 
       RC_ASSERT(d->head().seq == log.size());
       if (late) {
         RC_ASSERT(d->stats().catch_ups == catch_ups_before + 1);  // one catch-up per batch
-        std::optional<checkpoint_info<K>> expected;  // latest (valid) checkpoint strictly before
+        std::optional<checkpoint_info<K>> expected;               // latest (valid) checkpoint strictly before
         for (const auto& cp : cps_before)
           if (cp.key < *lowest_new) expected = cp;
         RC_ASSERT(d->stats().restored_checkpoint == expected);
-        RC_ASSERT(d->stats().ops_replayed_last_catch_up ==
-                  (expected ? count_after(log, expected->key) : log.size()));
+        RC_ASSERT(d->stats().ops_replayed_last_catch_up == (expected ? count_after(log, expected->key) : log.size()));
       }
       // Every stored checkpoint is valid: seq = number of ops with key ≤ its head.
-      for (const auto& cp : d->storage().list_checkpoints())
-        RC_ASSERT(cp.seq == log.size() - count_after(log, cp.key));
+      for (const auto& cp : d->storage().list_checkpoints()) RC_ASSERT(cp.seq == log.size() - count_after(log, cp.key));
     }
   });
 }
@@ -500,7 +501,8 @@ TEMPLATE_TEST_CASE("conformance: property: replay after a late op is bounded by 
     doc_t<F> d(f.open(), testing::replica<K>(99), every_n_ops{cadence}, retention);
     std::vector<op<K>> in_order;
     for (std::uint64_t n = 1; n <= n_ops; ++n)
-      if (n != late_lamport) in_order.push_back(make_payload(key<K>(n, 1 + static_cast<int>(n % 2), n), nid(n % 7), bytes("p")));
+      if (n != late_lamport)
+        in_order.push_back(make_payload(key<K>(n, 1 + static_cast<int>(n % 2), n), nid(n % 7), bytes("p")));
     for (std::size_t i = 0; i < in_order.size(); i += batch_size) {
       const auto end = std::min(in_order.size(), i + batch_size);
       d.apply(std::span<const op<K>>(in_order.data() + i, end - i));

@@ -66,16 +66,20 @@ TEST_CASE("decode_export rejects malformed exports and names the field", "[json]
   CHECK(export_failure(R"({"nodes":[]})") == R"(line 1: field "children": missing)");
   CHECK(export_failure(R"({"children":{}})") == R"(line 1: field "nodes": missing)");
   CHECK(export_failure(R"({"nodes":{},"children":{}})") == R"(line 1: field "nodes": expected an array, got object)");
-  CHECK(export_failure(R"({"nodes":[],"children":[]})") == R"(line 1: field "children": expected an object, got array)");
+  CHECK(export_failure(R"({"nodes":[],"children":[]})") ==
+        R"(line 1: field "children": expected an object, got array)");
   CHECK(export_failure(R"({"nodes":[],"children":{},"version":1})") ==
         R"(line 1: field "version": not a field of the export)");
-  CHECK(export_failure(R"({"nodes":[)" + row + "," + R"({"node":")" + a_hex + R"(","parent":null,"tombstoned":false,"payload":null}],"children":{}})") ==
+  CHECK(export_failure(R"({"nodes":[)" + row + "," + R"({"node":")" + a_hex +
+                       R"(","parent":null,"tombstoned":false,"payload":null}],"children":{}})") ==
         R"(line 1: field "nodes[1].order_key": missing)");
   CHECK(export_failure(R"({"nodes":[{"node":")" + a_hex + R"(","parent":"00"}, 1],"children":{}})") ==
         R"(line 1: field "nodes[0].parent": expected 32 hex digits, got 2 characters)");
-  CHECK(export_failure(R"({"nodes":[{"node":")" + a_hex + R"(","parent":null,"order_key":null,"tombstoned":0,"payload":null}],"children":{}})") ==
+  CHECK(export_failure(R"({"nodes":[{"node":")" + a_hex +
+                       R"(","parent":null,"order_key":null,"tombstoned":0,"payload":null}],"children":{}})") ==
         R"(line 1: field "nodes[0].tombstoned": expected true or false, got number)");
-  CHECK(export_failure(R"({"nodes":[{"node":")" + a_hex + R"(","parent":null,"order_key":"x","tombstoned":false,"payload":null}],"children":{}})") ==
+  CHECK(export_failure(R"({"nodes":[{"node":")" + a_hex +
+                       R"(","parent":null,"order_key":"x","tombstoned":false,"payload":null}],"children":{}})") ==
         R"(line 1: field "nodes[0].order_key": expected lowercase hex, got 'x' at position 1)");
   CHECK(export_failure(R"({"nodes":[)" + row.substr(0, row.size() - 1) + R"(,"depth":2}],"children":{}})") ==
         R"(line 1: field "nodes[0].depth": not a field of an export row)");

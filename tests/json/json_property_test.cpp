@@ -27,17 +27,20 @@ rc::Gen<R> replica_gen() {
 }
 
 rc::Gen<node_id> any_node_gen() {
-  return rc::gen::apply([](std::uint64_t hi, std::uint64_t lo) { return node_id{hi, lo}; },
-                        rc::gen::arbitrary<std::uint64_t>(), rc::gen::arbitrary<std::uint64_t>());
+  return rc::gen::apply(
+      [](std::uint64_t hi, std::uint64_t lo) {
+        return node_id{hi, lo};
+      },
+      rc::gen::arbitrary<std::uint64_t>(), rc::gen::arbitrary<std::uint64_t>());
 }
 
 /// Node ids that may be the target of any kind (neither ROOT nor TRASH); small ones are common so
 /// that leading zeros get exercised.
 rc::Gen<node_id> target_node_gen() {
-  return rc::gen::suchThat(rc::gen::oneOf(any_node_gen(), rc::gen::construct<node_id>(
-                                                               rc::gen::just(std::uint64_t{0}),
-                                                               rc::gen::inRange<std::uint64_t>(1, 100))),
-                           [](node_id n) { return !is_reserved(n); });
+  return rc::gen::suchThat(
+      rc::gen::oneOf(any_node_gen(), rc::gen::construct<node_id>(rc::gen::just(std::uint64_t{0}),
+                                                                 rc::gen::inRange<std::uint64_t>(1, 100))),
+      [](node_id n) { return !is_reserved(n); });
 }
 
 template <class R>
@@ -48,9 +51,11 @@ rc::Gen<version_vector<R>> version_vector_gen() {
     std::uint64_t length;
   };
   // A quarter of the size: a few replicas and ranges already reach every encoder branch.
-  const auto additions = rc::gen::scale(0.25, rc::gen::container<std::vector<addition>>(rc::gen::construct<addition>(
-      replica_gen<R>(), rc::gen::oneOf(rc::gen::inRange<std::uint64_t>(1, 20), rc::gen::positive<std::uint64_t>()),
-      rc::gen::inRange<std::uint64_t>(0, 5))));
+  const auto additions = rc::gen::scale(
+      0.25,
+      rc::gen::container<std::vector<addition>>(rc::gen::construct<addition>(
+          replica_gen<R>(), rc::gen::oneOf(rc::gen::inRange<std::uint64_t>(1, 20), rc::gen::positive<std::uint64_t>()),
+          rc::gen::inRange<std::uint64_t>(0, 5))));
   return rc::gen::map(additions, [](const std::vector<addition>& adds) {
     version_vector<R> vv;
     for (const auto& a : adds)
@@ -62,21 +67,21 @@ rc::Gen<version_vector<R>> version_vector_gen() {
 template <class K>
 rc::Gen<op<K>> op_gen() {
   using R = typename K::replica_type;
-  const auto key = rc::gen::construct<K>(rc::gen::arbitrary<std::uint64_t>(), replica_gen<R>(),
-                                         rc::gen::positive<std::uint64_t>());
+  const auto key =
+      rc::gen::construct<K>(rc::gen::arbitrary<std::uint64_t>(), replica_gen<R>(), rc::gen::positive<std::uint64_t>());
   const auto raw = rc::gen::arbitrary<bytes>();
   const auto payload = optional_gen(raw);
   const auto known = optional_gen(version_vector_gen<R>());
   return rc::gen::oneOf(
-      rc::gen::apply([](K k, node_id p, node_id n, bytes ok, std::optional<bytes> pl) {
-        return make_insert(k, p, n, ok, pl);
-      }, key, any_node_gen(), target_node_gen(), raw, payload),
-      rc::gen::apply([](K k, node_id n, node_id p, bytes ok) { return make_move(k, n, p, ok); }, key,
-                     target_node_gen(), any_node_gen(), raw),
-      rc::gen::apply([](K k, node_id n, version_vector<R> vv) { return make_delete(k, n, vv); }, key,
-                     target_node_gen(), version_vector_gen<R>()),
-      rc::gen::apply([](K k, node_id n, std::optional<version_vector<R>> vv) { return make_tombstone(k, n, vv); },
-                     key, target_node_gen(), known),
+      rc::gen::apply(
+          [](K k, node_id p, node_id n, bytes ok, std::optional<bytes> pl) { return make_insert(k, p, n, ok, pl); },
+          key, any_node_gen(), target_node_gen(), raw, payload),
+      rc::gen::apply([](K k, node_id n, node_id p, bytes ok) { return make_move(k, n, p, ok); }, key, target_node_gen(),
+                     any_node_gen(), raw),
+      rc::gen::apply([](K k, node_id n, version_vector<R> vv) { return make_delete(k, n, vv); }, key, target_node_gen(),
+                     version_vector_gen<R>()),
+      rc::gen::apply([](K k, node_id n, std::optional<version_vector<R>> vv) { return make_tombstone(k, n, vv); }, key,
+                     target_node_gen(), known),
       rc::gen::apply([](K k, node_id n, std::optional<bytes> pl) { return make_payload(k, n, pl); }, key,
                      rc::gen::suchThat(any_node_gen(), [](node_id n) { return n != trash_node; }), payload));
 }
@@ -98,8 +103,7 @@ TEMPLATE_TEST_CASE("property: valid ops round-trip through the JSON codec", "[js
     std::vector<op<K>> log = *rc::gen::scale(0.3, rc::gen::container<std::vector<op<K>>>(op_gen<K>()));
     std::vector<op<K>> distinct;
     for (auto& o : log) {
-      const bool seen =
-          std::any_of(distinct.begin(), distinct.end(), [&](const op<K>& d) { return d.id() == o.id(); });
+      const bool seen = std::any_of(distinct.begin(), distinct.end(), [&](const op<K>& d) { return d.id() == o.id(); });
       if (!seen) distinct.push_back(std::move(o));
     }
     std::ostringstream out;

@@ -18,14 +18,14 @@ TEMPLATE_TEST_CASE("encode_op writes the SPEC §9 text with fields in fixed orde
   vv.add_range(key<K>(0, 0xa1, 0).replica, 6, 7);
 
   CHECK(json::encode_op(make_insert(key<K>(3, 0xa1, 2), root_node, node_a, "\x80", bytes("hi"))) ==
-        R"({"lamport":3,"replica":")" + r + R"(","counter":2,"kind":"insert","parent":")" + root_hex +
-            R"(","node":")" + a_hex + R"(","order_key":"80","payload":"6869"})");
+        R"({"lamport":3,"replica":")" + r + R"(","counter":2,"kind":"insert","parent":")" + root_hex + R"(","node":")" +
+            a_hex + R"(","order_key":"80","payload":"6869"})");
   CHECK(json::encode_op(make_insert(key<K>(3, 0xa1, 2), root_node, node_a, "\x80")) ==
-        R"({"lamport":3,"replica":")" + r + R"(","counter":2,"kind":"insert","parent":")" + root_hex +
-            R"(","node":")" + a_hex + R"(","order_key":"80"})");
+        R"({"lamport":3,"replica":")" + r + R"(","counter":2,"kind":"insert","parent":")" + root_hex + R"(","node":")" +
+            a_hex + R"(","order_key":"80"})");
   CHECK(json::encode_op(make_move(key<K>(4, 0xa1, 1), node_a, node_b, "\x40")) ==
-        R"({"lamport":4,"replica":")" + r + R"(","counter":1,"kind":"move","node":")" + a_hex +
-            R"(","new_parent":")" + b_hex + R"(","order_key":"40"})");
+        R"({"lamport":4,"replica":")" + r + R"(","counter":1,"kind":"move","node":")" + a_hex + R"(","new_parent":")" +
+            b_hex + R"(","order_key":"40"})");
   CHECK(json::encode_op(make_delete(key<K>(5, 0xa1, 3), node_a, vv)) ==
         R"({"lamport":5,"replica":")" + r + R"(","counter":3,"kind":"delete","node":")" + a_hex +
             R"(","known_state":[{"replica":")" + r + R"(","frontier":3,"ranges":[[6,7]]}]})");
@@ -76,14 +76,15 @@ TEMPLATE_TEST_CASE("decode_op reads absent and null optional fields as none", "[
   CHECK(payload_absent == make_payload(key<K>(6, 0xa1, 4), node_a, std::nullopt));
   CHECK(payload_null == payload_absent);
 
-  const auto insert_null =
-      json::decode_op<K>(head + R"("kind":"insert","parent":")" + root_hex + R"(","node":")" + a_hex +
-                         R"(","order_key":"80","payload":null})");
+  const auto insert_null = json::decode_op<K>(head + R"("kind":"insert","parent":")" + root_hex + R"(","node":")" +
+                                              a_hex + R"(","order_key":"80","payload":null})");
   CHECK(insert_null == make_insert(key<K>(6, 0xa1, 4), root_node, node_a, "\x80"));
 
-  const auto tomb_null = json::decode_op<K>(head + R"("kind":"tombstone","node":")" + a_hex + R"(","known_state":null})");
+  const auto tomb_null =
+      json::decode_op<K>(head + R"("kind":"tombstone","node":")" + a_hex + R"(","known_state":null})");
   CHECK_FALSE(tomb_null.known_state.has_value());
-  const auto tomb_empty = json::decode_op<K>(head + R"("kind":"tombstone","node":")" + a_hex + R"(","known_state":[]})");
+  const auto tomb_empty =
+      json::decode_op<K>(head + R"("kind":"tombstone","node":")" + a_hex + R"(","known_state":[]})");
   REQUIRE(tomb_empty.known_state.has_value());
   CHECK(tomb_empty.known_state->empty());
 
@@ -109,9 +110,13 @@ namespace {
 
 /// A valid insert line with one field's raw JSON replaced (or removed when `raw` is empty).
 std::string insert_with(const std::string& field, const std::string& raw) {
-  const std::vector<std::pair<std::string, std::string>> fields{
-      {"lamport", "3"},        {"replica", "\"a1\""},     {"counter", "2"},         {"kind", "\"insert\""},
-      {"parent", "\"" + root_hex + "\""}, {"node", "\"" + a_hex + "\""}, {"order_key", "\"80\""}};
+  const std::vector<std::pair<std::string, std::string>> fields{{"lamport", "3"},
+                                                                {"replica", "\"a1\""},
+                                                                {"counter", "2"},
+                                                                {"kind", "\"insert\""},
+                                                                {"parent", "\"" + root_hex + "\""},
+                                                                {"node", "\"" + a_hex + "\""},
+                                                                {"order_key", "\"80\""}};
   std::string out = "{";
   for (const auto& [name, value] : fields) {
     const std::string& v = name == field ? raw : value;
@@ -124,8 +129,7 @@ std::string insert_with(const std::string& field, const std::string& raw) {
 
 }  // namespace
 
-TEMPLATE_TEST_CASE("decode_op rejects malformed lines and names the field", "[json]", default_op_key,
-                   compact_op_key) {
+TEMPLATE_TEST_CASE("decode_op rejects malformed lines and names the field", "[json]", default_op_key, compact_op_key) {
   using K = TestType;
   REQUIRE_NOTHROW(json::decode_op<K>(insert_with("", "")));  // the base line is valid
 
@@ -135,9 +139,11 @@ TEMPLATE_TEST_CASE("decode_op rejects malformed lines and names the field", "[js
   };
   const std::vector<bad_case> cases{
       // Not JSON, or not one object.
-      {"not json", "line 1: invalid JSON at column 2: syntax error while parsing value - invalid literal; last read: 'no'"},
-      {"", "line 1: invalid JSON at column 1: syntax error while parsing value - unexpected end of input; "
-           "expected '[', '{', or a literal"},
+      {"not json",
+       "line 1: invalid JSON at column 2: syntax error while parsing value - invalid literal; last read: 'no'"},
+      {"",
+       "line 1: invalid JSON at column 1: syntax error while parsing value - unexpected end of input; "
+       "expected '[', '{', or a literal"},
       {insert_with("", "") + " {}", "line 1: invalid JSON at column " + std::to_string(insert_with("", "").size() + 2) +
                                         ": syntax error while parsing value - unexpected '{'; expected end of input"},
       {"[1,2]", "line 1: expected a JSON object, got array"},
@@ -168,7 +174,8 @@ TEMPLATE_TEST_CASE("decode_op rejects malformed lines and names the field", "[js
       {insert_with("replica", "\"a\\u00e91\""),
        R"(line 1: field "replica": expected lowercase hex, got byte 0xc3 at position 2)"},
       {insert_with("replica", "5"), R"(line 1: field "replica": expected a string, got number)"},
-      {insert_with("order_key", "\"8g\""), R"(line 1: field "order_key": expected lowercase hex, got 'g' at position 2)"},
+      {insert_with("order_key", "\"8g\""),
+       R"(line 1: field "order_key": expected lowercase hex, got 'g' at position 2)"},
       {insert_with("order_key", "\"808\""), R"(line 1: field "order_key": odd number of hex digits (3))"},
       {insert_with("node", "\"" + a_hex.substr(1) + "\""),
        R"(line 1: field "node": expected 32 hex digits, got 31 characters)"},
@@ -192,12 +199,12 @@ TEMPLATE_TEST_CASE("decode_op rejects malformed lines and names the field", "[js
       // SPEC §3 validation, reported as a parse error of the line.
       {insert_with("counter", "0"), "line 1: invalid op insert (lamport 3, replica " + replica_hex<K>(0xa1) +
                                         ", counter 0) node " + a_hex + ": counter is 0"},
-      {insert_with("node", "\"" + root_hex + "\""),
-       "line 1: invalid op insert (lamport 3, replica " + replica_hex<K>(0xa1) + ", counter 2) node " + root_hex +
-           ": node is ROOT"},
-      {insert_with("node", "\"" + trash_hex + "\""),
-       "line 1: invalid op insert (lamport 3, replica " + replica_hex<K>(0xa1) + ", counter 2) node " + trash_hex +
-           ": insert names TRASH as its node"},
+      {insert_with("node", "\"" + root_hex + "\""), "line 1: invalid op insert (lamport 3, replica " +
+                                                        replica_hex<K>(0xa1) + ", counter 2) node " + root_hex +
+                                                        ": node is ROOT"},
+      {insert_with("node", "\"" + trash_hex + "\""), "line 1: invalid op insert (lamport 3, replica " +
+                                                         replica_hex<K>(0xa1) + ", counter 2) node " + trash_hex +
+                                                         ": insert names TRASH as its node"},
   };
   for (const auto& c : cases) {
     INFO(c.line);
@@ -259,9 +266,9 @@ TEMPLATE_TEST_CASE("decode_op checks the fields of move, delete, tombstone and p
            ": node is TRASH"},
       {head + R"("kind":"tombstone",)" + node + R"(,"order_key":"80"})",
        R"(line 1: field "order_key": not a field of kind tombstone)"},
-      {head + R"("kind":"payload","node":")" + trash_hex + "\"}",
-       "line 1: invalid op payload (lamport 5, replica " + replica_hex<K>(0xa1) + ", counter 3) node " + trash_hex +
-           ": node is TRASH"},
+      {head + R"("kind":"payload","node":")" + trash_hex + "\"}", "line 1: invalid op payload (lamport 5, replica " +
+                                                                      replica_hex<K>(0xa1) + ", counter 3) node " +
+                                                                      trash_hex + ": node is TRASH"},
       {head + R"("kind":"payload",)" + node + R"(,"payload":["68"]})",
        R"(line 1: field "payload": expected a string, got array)"},
       {head + R"("kind":"payload"})", R"(line 1: field "node": missing)"},
@@ -285,10 +292,10 @@ TEST_CASE("replica ids: any byte string for the default key, 1 to 8 bytes for th
   CHECK(decode_failure_message<compact_op_key>(line("000102030405060708")) ==
         R"(line 1: field "replica": compact replica id must be 1 to 8 bytes)");
   // The same check applies inside known_state.
-  CHECK(decode_failure_message<compact_op_key>(
-            R"({"lamport":1,"replica":"01","counter":1,"kind":"tombstone","node":")" + a_hex +
-            R"(","known_state":[{"replica":"","frontier":1,"ranges":[]}]})") ==
-        R"(line 1: field "known_state[0].replica": compact replica id must be 1 to 8 bytes)");
+  CHECK(
+      decode_failure_message<compact_op_key>(R"({"lamport":1,"replica":"01","counter":1,"kind":"tombstone","node":")" +
+                                             a_hex + R"(","known_state":[{"replica":"","frontier":1,"ranges":[]}]})") ==
+      R"(line 1: field "known_state[0].replica": compact replica id must be 1 to 8 bytes)");
 }
 
 TEMPLATE_TEST_CASE("version vectors encode in the known_state format and decode back", "[json]", default_op_key,
@@ -316,7 +323,8 @@ TEMPLATE_TEST_CASE("version vectors encode in the known_state format and decode 
     (void)json::decode_version_vector<R>(R"([{"replica":"a1","frontier":1,"ranges":[[3,2]]}])");
     FAIL("no parse_error");
   } catch (const parse_error& e) {
-    CHECK(std::string(e.what()) == R"(line 1: field "version vector[0].ranges[0]": first counter is greater than last)");
+    CHECK(std::string(e.what()) ==
+          R"(line 1: field "version vector[0].ranges[0]": first counter is greater than last)");
   }
   CHECK_THROWS_AS(json::decode_version_vector<R>("{}"), parse_error);
   CHECK_THROWS_AS(json::decode_version_vector<R>("[1"), parse_error);

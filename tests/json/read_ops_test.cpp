@@ -51,8 +51,8 @@ TEMPLATE_TEST_CASE("write_ops and read_ops round-trip a log, one line per op", "
   CHECK(json::read_ops<K>(in) == ops);
 }
 
-TEMPLATE_TEST_CASE("read_ops skips blank lines and carriage returns but counts the lines", "[json]",
-                   default_op_key, compact_op_key) {
+TEMPLATE_TEST_CASE("read_ops skips blank lines and carriage returns but counts the lines", "[json]", default_op_key,
+                   compact_op_key) {
   using K = TestType;
   std::istringstream in("\n" + payload_line(1, "a1", 1, "01") + "\r\n   \n\t\n" + payload_line(2, "a1", 2, "02") +
                         "\n");
@@ -105,7 +105,8 @@ TEMPLATE_TEST_CASE("read_ops keeps one copy of an exact duplicate and rejects a 
                                R"(","kind":"payload","counter":1,"replica":"a1","lamport":1})" + "\n");
   CHECK(json::read_ops<K>(reordered).size() == 1);
 
-  const auto e = read_failure<K>(first + "\n\n" + payload_line(2, "b2", 1, "02") + "\n" + payload_line(1, "a1", 1, "ff") + "\n");
+  const auto e =
+      read_failure<K>(first + "\n\n" + payload_line(2, "b2", 1, "02") + "\n" + payload_line(1, "a1", 1, "ff") + "\n");
   CHECK(e.line() == 4);
   CHECK(std::string(e.what()) == "line 4: op payload (lamport 1, replica " + replica_hex<K>(0xa1) +
                                      ", counter 1) node " + a_hex +
@@ -114,8 +115,7 @@ TEMPLATE_TEST_CASE("read_ops keeps one copy of an exact duplicate and rejects a 
   CHECK(read_failure<K>(first + "\n" + payload_line(7, "a1", 1, "01") + "\n").line() == 2);
 }
 
-TEMPLATE_TEST_CASE("read_numbered_ops reports the line each op came from", "[json]", default_op_key,
-                   compact_op_key) {
+TEMPLATE_TEST_CASE("read_numbered_ops reports the line each op came from", "[json]", default_op_key, compact_op_key) {
   using K = TestType;
   std::istringstream in("\n" + payload_line(1, "a1", 1, "01") + "\n\n" + payload_line(2, "a1", 2, "02") + "\n" +
                         payload_line(1, "a1", 1, "01") + "\n" + payload_line(3, "b2", 1, "03") + "\n");

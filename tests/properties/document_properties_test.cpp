@@ -1,8 +1,8 @@
 // Properties of treecrdt::document over memory storage, checked against the reference fold:
 // convergence under any delivery, equality with the reference after every batch, export invariants,
 // and convergence of random local edits with random syncs (SPEC §5–§8).
-#include <catch2/catch.hpp>
 #include <rapidcheck/catch.h>
+#include <catch2/catch.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -100,8 +100,8 @@ TEMPLATE_TEST_CASE("document property: the tree equals the reference fold after 
   });
 }
 
-TEMPLATE_TEST_CASE("document property: every export keeps the tree invariants", "[document][property]",
-                   default_op_key, compact_op_key) {
+TEMPLATE_TEST_CASE("document property: every export keeps the tree invariants", "[document][property]", default_op_key,
+                   compact_op_key) {
   using K = TestType;
   rc::prop("no cycles, each child listed once under its parent, lists sorted, no tombstoned child listed", [] {
     const auto h = *gen_history<K>();
@@ -140,11 +140,11 @@ void showValue(const edit_step& s, std::ostream& os) {
 
 rc::Gen<edit_step> gen_edit_step() {
   const auto sel = [](unsigned bound) { return rc::gen::resize(rc::kNominalSize, rc::gen::inRange(0u, bound)); };
-  return rc::gen::map(rc::gen::tuple(sel(3), sel(100), sel(64), sel(64), sel(64)),
-                      [](const std::tuple<unsigned, unsigned, unsigned, unsigned, unsigned>& t) {
-                        return edit_step{std::get<0>(t), std::get<1>(t), std::get<2>(t), std::get<3>(t),
-                                         std::get<4>(t)};
-                      });
+  return rc::gen::map(
+      rc::gen::tuple(sel(3), sel(100), sel(64), sel(64), sel(64)),
+      [](const std::tuple<unsigned, unsigned, unsigned, unsigned, unsigned>& t) {
+        return edit_step{std::get<0>(t), std::get<1>(t), std::get<2>(t), std::get<3>(t), std::get<4>(t)};
+      });
 }
 
 /// Where among `kids` to go: first, last, after or before one of them.

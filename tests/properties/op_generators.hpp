@@ -191,16 +191,18 @@ class history_builder {
 
 [[nodiscard]] inline rc::Gen<history_step> gen_history_step() {
   using detail::selector;
-  return rc::gen::map(rc::gen::tuple(selector(100), selector(8), selector(64), selector(64), selector(256), selector(64)),
-                      [](const std::tuple<unsigned, unsigned, unsigned, unsigned, unsigned, unsigned>& t) {
-                        return history_step{std::get<0>(t), std::get<1>(t), std::get<2>(t),
-                                            std::get<3>(t), std::get<4>(t), std::get<5>(t)};
-                      });
+  return rc::gen::map(
+      rc::gen::tuple(selector(100), selector(8), selector(64), selector(64), selector(256), selector(64)),
+      [](const std::tuple<unsigned, unsigned, unsigned, unsigned, unsigned, unsigned>& t) {
+        return history_step{std::get<0>(t), std::get<1>(t), std::get<2>(t),
+                            std::get<3>(t), std::get<4>(t), std::get<5>(t)};
+      });
 }
 
 /// Turns a script into ops. Deterministic: the same script always gives the same history.
 template <treecrdt::OpKey Key>
-[[nodiscard]] history<Key> interpret_history(unsigned replicas, unsigned nodes, const std::vector<history_step>& steps) {
+[[nodiscard]] history<Key> interpret_history(unsigned replicas, unsigned nodes,
+                                             const std::vector<history_step>& steps) {
   detail::history_builder<Key> builder(replicas, nodes);
   for (const auto& s : steps) builder.step(s);
   return history<Key>{builder.take(), replicas, nodes};
@@ -215,11 +217,10 @@ template <treecrdt::OpKey Key>
 /// A plausible history of 2–5 replicas over a pool of 3–12 nodes, about `max_steps` ops at most.
 template <treecrdt::OpKey Key>
 [[nodiscard]] rc::Gen<history<Key>> gen_history(int max_steps = 56) {
-  return rc::gen::map(
-      rc::gen::tuple(detail::selector(4), detail::selector(10), gen_history_script(max_steps)),
-      [](const std::tuple<unsigned, unsigned, std::vector<history_step>>& t) {
-        return interpret_history<Key>(2 + std::get<0>(t), 3 + std::get<1>(t), std::get<2>(t));
-      });
+  return rc::gen::map(rc::gen::tuple(detail::selector(4), detail::selector(10), gen_history_script(max_steps)),
+                      [](const std::tuple<unsigned, unsigned, std::vector<history_step>>& t) {
+                        return interpret_history<Key>(2 + std::get<0>(t), 3 + std::get<1>(t), std::get<2>(t));
+                      });
 }
 
 /// How ops reach a replica: batches, in order.
@@ -259,8 +260,7 @@ template <treecrdt::OpKey Key>
         for (std::size_t i = 0; i < ops.size(); ++i) order.emplace_back(weights[i], i);
         if (!ops.empty())
           for (const auto& [index, weight] : duplicates) order.emplace_back(weight, index % ops.size());
-        std::stable_sort(order.begin(), order.end(),
-                         [](const auto& x, const auto& y) { return x.first < y.first; });
+        std::stable_sort(order.begin(), order.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
         delivery<Key> out;
         for (std::size_t i = 0; i < order.size(); ++i) {
           if (out.batches.empty() || cuts[i] == 3) out.batches.emplace_back();

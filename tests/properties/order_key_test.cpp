@@ -1,6 +1,6 @@
 // SPEC §7 order keys: strictly between the neighbours, deterministic, short under repeated appends.
-#include <catch2/catch.hpp>
 #include <rapidcheck/catch.h>
+#include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -20,9 +20,9 @@ namespace {
 
 // Byte strings with the interesting bytes (0x00, 0xff, the 0x7f/0x80 sign boundary) made common.
 rc::Gen<bytes> gen_raw_key() {
-  const auto byte = rc::gen::oneOf(
-      rc::gen::elementOf(std::vector<char>{'\x00', '\x01', '\x7f', '\x80', '\x81', '\xfe', '\xff'}),
-      rc::gen::arbitrary<char>());
+  const auto byte =
+      rc::gen::oneOf(rc::gen::elementOf(std::vector<char>{'\x00', '\x01', '\x7f', '\x80', '\x81', '\xfe', '\xff'}),
+                     rc::gen::arbitrary<char>());
   return rc::gen::resize(6, rc::gen::container<bytes>(byte));
 }
 

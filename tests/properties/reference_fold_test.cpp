@@ -1,7 +1,7 @@
 // Self-checks of the reference model against small scenarios computed by hand from SPEC §5/§6,
 // and properties of the reference itself (order independence, invariants, key-type agnosticism).
-#include <catch2/catch.hpp>
 #include <rapidcheck/catch.h>
+#include <catch2/catch.hpp>
 
 #include <optional>
 #include <stdexcept>
@@ -55,8 +55,8 @@ TEMPLATE_TEST_CASE("reference rule 0: ops on unseen nodes create placeholders", 
                    compact_op_key) {
   using S = scenario<TestType>;
   S s;
-  s.ops = {make_payload(S::k(1, 0, 1), x, bytes("v")),       // x: placeholder with a payload
-           make_move(S::k(2, 0, 2), a, b, "80"),               // a and its parent b both unseen
+  s.ops = {make_payload(S::k(1, 0, 1), x, bytes("v")),             // x: placeholder with a payload
+           make_move(S::k(2, 0, 2), a, b, "80"),                   // a and its parent b both unseen
            make_delete(S::k(3, 0, 3), c, make_vv<TestType>({}))};  // c: placeholder, deleted
   const auto ex = s.exported();
   REQUIRE(ex.nodes.size() == 4);
@@ -75,7 +75,7 @@ TEMPLATE_TEST_CASE("reference rule 2: self-parent and cyclic inserts do nothing 
   using S = scenario<TestType>;
   S s;
   s.ops = {make_insert(S::k(1, 0, 1), root_node, a, "80"), make_insert(S::k(2, 0, 2), a, b, "80"),
-           make_insert(S::k(3, 0, 3), b, a, "40", bytes("p")),  // a under its own child: cycle
+           make_insert(S::k(3, 0, 3), b, a, "40", bytes("p")),   // a under its own child: cycle
            make_insert(S::k(4, 0, 4), c, c, "80", bytes("q"))};  // c under itself
   const auto ex = s.exported();
   CHECK(row_of(ex, a) == export_row{a, root_node, bytes("80"), false, bytes("p")});
@@ -130,10 +130,12 @@ TEMPLATE_TEST_CASE("reference key order: equal lamports break ties by replica, t
   using S = scenario<TestType>;
   for (bool reversed : {false, true}) {
     S s;
-    s.ops = {make_insert(S::k(1, 0, 1), root_node, a, "80"), make_insert(S::k(1, 1, 1), root_node, b, "80"),
+    s.ops = {make_insert(S::k(1, 0, 1), root_node, a, "80"),
+             make_insert(S::k(1, 1, 1), root_node, b, "80"),
              make_move(S::k(5, 1, 2), a, b, "11"),  // replica 1 sorts after replica 0 at lamport 5
              make_move(S::k(5, 0, 2), b, a, "22"),  // applied first; then a under b is a cycle
-             make_payload(S::k(7, 0, 4), a, bytes("late counter")), make_payload(S::k(7, 0, 3), a, bytes("early"))};
+             make_payload(S::k(7, 0, 4), a, bytes("late counter")),
+             make_payload(S::k(7, 0, 3), a, bytes("early"))};
     if (reversed) std::reverse(s.ops.begin(), s.ops.end());
     const auto ex = s.exported();
     CHECK(row_of(ex, b) == export_row{b, a, bytes("22"), false, std::nullopt});
@@ -178,7 +180,7 @@ TEMPLATE_TEST_CASE("reference rule 6: a delete unaware of a child insert keeps t
   using S = scenario<TestType>;
   S s;
   s.ops = {make_insert(S::k(1, 0, 1), root_node, a, "80"),
-           make_insert(S::k(2, 1, 1), a, c, "80"),                           // B inserts c under a
+           make_insert(S::k(2, 1, 1), a, c, "80"),                       // B inserts c under a
            make_delete(S::k(2, 0, 2), a, make_vv<TestType>({{0, 1}}))};  // A did not see it
   auto m = s.model();
   CHECK_FALSE(m.tombstoned(a));
@@ -195,8 +197,8 @@ TEMPLATE_TEST_CASE("reference rule 6: a delete unaware of a child insert keeps t
   CHECK(row_of(ex, c) == export_row{c, a, bytes("80"), false, std::nullopt});
 }
 
-TEMPLATE_TEST_CASE("reference rule 6: a move out touches the old parent, an insert elsewhere does not",
-                   "[reference]", default_op_key, compact_op_key) {
+TEMPLATE_TEST_CASE("reference rule 6: a move out touches the old parent, an insert elsewhere does not", "[reference]",
+                   default_op_key, compact_op_key) {
   using S = scenario<TestType>;
   const auto base = [] {
     return std::vector<op<TestType>>{make_insert(S::k(1, 0, 1), root_node, a, "80"),
@@ -268,16 +270,17 @@ TEMPLATE_TEST_CASE("reference reads: siblings sort by unsigned order key, then 1
   using S = scenario<TestType>;
   const node_id high{1, 0};  // greater than every id with hi == 0
   S s;
-  s.ops = {make_insert(S::k(1, 0, 1), root_node, high, "40"), make_insert(S::k(2, 0, 2), root_node, c, "40"),
-           make_insert(S::k(3, 0, 3), root_node, a, "\x80"), make_insert(S::k(4, 0, 4), root_node, b, "\x7f"),
-           make_insert(S::k(5, 0, 5), root_node, x, ""), make_insert(S::k(6, 0, 6), root_node, y, bytes("40\x00", 3))};
+  s.ops = {
+      make_insert(S::k(1, 0, 1), root_node, high, "40"), make_insert(S::k(2, 0, 2), root_node, c, "40"),
+      make_insert(S::k(3, 0, 3), root_node, a, "\x80"),  make_insert(S::k(4, 0, 4), root_node, b, "\x7f"),
+      make_insert(S::k(5, 0, 5), root_node, x, ""),      make_insert(S::k(6, 0, 6), root_node, y, bytes("40\x00", 3))};
   const auto ex = s.exported();
   CHECK(list_of(ex, root_node) == std::vector<node_id>{x, c, high, y, b, a});
   CHECK(reference_invariants_hold(ex));
 }
 
-TEMPLATE_TEST_CASE("reference input: duplicates are ignored, conflicting ops rejected", "[reference]",
-                   default_op_key, compact_op_key) {
+TEMPLATE_TEST_CASE("reference input: duplicates are ignored, conflicting ops rejected", "[reference]", default_op_key,
+                   compact_op_key) {
   using S = scenario<TestType>;
   S s;
   s.ops = {make_insert(S::k(1, 0, 1), root_node, a, "80"), make_insert(S::k(1, 0, 1), root_node, a, "80")};
@@ -291,7 +294,8 @@ TEMPLATE_TEST_CASE("reference input: duplicates are ignored, conflicting ops rej
 
 TEST_CASE("export invariant checker reports each kind of broken export", "[reference]") {
   canonical_export good;
-  good.nodes = {{a, root_node, bytes("80"), false, std::nullopt}, {b, a, bytes("80"), false, std::nullopt},
+  good.nodes = {{a, root_node, bytes("80"), false, std::nullopt},
+                {b, a, bytes("80"), false, std::nullopt},
                 {c, a, bytes("90"), false, std::nullopt}};
   good.children = {{root_node, {a}}, {a, {b, c}}};
   REQUIRE_FALSE(export_invariant_violation(good));

@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "treecrdt/op_key.hpp"
 #include "treecrdt/node_id.hpp"
+#include "treecrdt/op_key.hpp"
 
 namespace treecrdt::testing {
 

@@ -142,10 +142,9 @@ TEMPLATE_TEST_CASE("equal lamports tie-break by replica, then counter", "[fold]"
   using K = TestType;
   for (int order = 0; order < 2; ++order) {
     tree<K> t;
-    std::vector<op<K>> ops{make_payload(key<K>(7, 2, 1), nid(1), bytes("r2")),
-                           make_payload(key<K>(7, 1, 9), nid(1), bytes("r1")),
-                           make_payload(key<K>(8, 1, 3), nid(2), bytes("c3")),
-                           make_payload(key<K>(8, 1, 4), nid(2), bytes("c4"))};
+    std::vector<op<K>> ops{
+        make_payload(key<K>(7, 2, 1), nid(1), bytes("r2")), make_payload(key<K>(7, 1, 9), nid(1), bytes("r1")),
+        make_payload(key<K>(8, 1, 3), nid(2), bytes("c3")), make_payload(key<K>(8, 1, 4), nid(2), bytes("c4"))};
     if (order) std::reverse(ops.begin(), ops.end());
     for (auto& o : ops) t.add(o);
     CHECK(payload_of(t.store, nid(1)) == bytes("r2"));

@@ -24,7 +24,7 @@ TEMPLATE_TEST_CASE("validation rejects each invalid shape with a reason", "[op]"
   CHECK(*validation_error(make_tombstone(key(1), trash_node)) == "node is TRASH");
   CHECK(*validation_error(make_payload(key(1), trash_node, bytes("x"))) == "node is TRASH");
   CHECK_FALSE(validation_error(make_payload(key(1), root_node, bytes("x"))));  // ROOT may carry a payload
-  CHECK_FALSE(validation_error(make_move(key(1), n, trash_node, "")));          // move to TRASH is fine
+  CHECK_FALSE(validation_error(make_move(key(1), n, trash_node, "")));         // move to TRASH is fine
   auto del = make_delete(key(1), n, {});
   del.known_state.reset();
   CHECK(*validation_error(del) == "delete without known_state");
@@ -42,9 +42,8 @@ TEMPLATE_TEST_CASE("op bodies round-trip and reject corrupt bytes", "[op]", defa
   vv.observe(k.replica, 1);
   vv.observe(k.replica, 4);
   const std::vector<op<K>> ops{make_insert(k, root_node, node_id{1, 2}, "\x80\x01", bytes("hi")),
-                               make_move(k, node_id{1, 2}, trash_node, ""),
-                               make_delete(k, node_id{1, 2}, vv), make_tombstone(k, node_id{1, 2}),
-                               make_payload(k, root_node, std::optional<bytes>{})};
+                               make_move(k, node_id{1, 2}, trash_node, ""), make_delete(k, node_id{1, 2}, vv),
+                               make_tombstone(k, node_id{1, 2}), make_payload(k, root_node, std::optional<bytes>{})};
   for (const auto& o : ops) {
     const auto body = encode_op_body(o);
     CHECK(decode_op_body(k, body) == o);

@@ -1,6 +1,6 @@
 // SPEC §4: gap-aware version vectors.
-#include <catch2/catch.hpp>
 #include <rapidcheck/catch.h>
+#include <catch2/catch.hpp>
 
 #include <set>
 
@@ -62,25 +62,25 @@ dots small_dots(const std::vector<std::pair<int, int>>& raw) {
 }  // namespace
 
 TEST_CASE("version vectors behave exactly like sets of dots", "[vv][property]") {
-  rc::prop("contains / merge / is_aware_of / == agree with std::set", [](std::vector<std::pair<int, int>> ra,
-                                                                        std::vector<std::pair<int, int>> rb) {
-    dots a = small_dots(ra), b = small_dots(rb);
-    // counter 0 is never a dot
-    std::erase_if(a, [](auto d) { return d.second == 0; });
-    std::erase_if(b, [](auto d) { return d.second == 0; });
-    const vv va = from_dots(a), vb = from_dots(b);
-    for (int r = 0; r < 3; ++r)
-      for (std::uint64_t c = 0; c < 41; ++c) {
-        const std::string rep(1, static_cast<char>('a' + r));
-        RC_ASSERT(va.contains(rep, c) == (a.count({r, c}) == 1));
-      }
-    const bool a_has_b = std::includes(a.begin(), a.end(), b.begin(), b.end());
-    RC_ASSERT(va.is_aware_of(vb) == a_has_b);
-    dots u = a;
-    u.insert(b.begin(), b.end());
-    vv vu = va;
-    vu.merge(vb);
-    RC_ASSERT(vu == from_dots(u));  // canonical representation: equal sets, equal vectors
-    RC_ASSERT((va == vb) == (a == b));
-  });
+  rc::prop("contains / merge / is_aware_of / == agree with std::set",
+           [](std::vector<std::pair<int, int>> ra, std::vector<std::pair<int, int>> rb) {
+             dots a = small_dots(ra), b = small_dots(rb);
+             // counter 0 is never a dot
+             std::erase_if(a, [](auto d) { return d.second == 0; });
+             std::erase_if(b, [](auto d) { return d.second == 0; });
+             const vv va = from_dots(a), vb = from_dots(b);
+             for (int r = 0; r < 3; ++r)
+               for (std::uint64_t c = 0; c < 41; ++c) {
+                 const std::string rep(1, static_cast<char>('a' + r));
+                 RC_ASSERT(va.contains(rep, c) == (a.count({r, c}) == 1));
+               }
+             const bool a_has_b = std::includes(a.begin(), a.end(), b.begin(), b.end());
+             RC_ASSERT(va.is_aware_of(vb) == a_has_b);
+             dots u = a;
+             u.insert(b.begin(), b.end());
+             vv vu = va;
+             vu.merge(vb);
+             RC_ASSERT(vu == from_dots(u));  // canonical representation: equal sets, equal vectors
+             RC_ASSERT((va == vb) == (a == b));
+           });
 }

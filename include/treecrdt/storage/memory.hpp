@@ -35,7 +35,7 @@ class memory_storage {
 
   /// The shared data. Public so tests can reach it (e.g. to corrupt a checkpoint on purpose).
   struct database {
-    std::map<Key, op_type> log;  // ordered by key: scan_after is an upper_bound
+    std::map<Key, op_type> log;                                          // ordered by key: scan_after is an upper_bound
     std::unordered_map<replica_type, std::map<std::uint64_t, Key>> ids;  // replica -> counter -> key
     std::uint64_t max_lamport = 0;
     materialization_meta<Key> meta;

@@ -59,9 +59,9 @@ struct materialization_meta {
 
 template <OpKey Key>
 struct checkpoint_info {
-  std::uint64_t id = 0;  // assigned by the storage, unique within the document
-  Key key{};             // head key the snapshot was taken at
-  std::uint64_t seq = 0; // head seq at that moment
+  std::uint64_t id = 0;   // assigned by the storage, unique within the document
+  Key key{};              // head key the snapshot was taken at
+  std::uint64_t seq = 0;  // head seq at that moment
   std::uint64_t size_bytes = 0;
   friend bool operator==(const checkpoint_info&, const checkpoint_info&) = default;
 };
@@ -73,6 +73,8 @@ struct op_sink {
 };
 }  // namespace detail
 
+// (kept as written: clang-format 14 cannot indent requires-expression bodies)
+// clang-format off
 template <class S>
 concept Storage =
     OpKey<typename S::key_type> && std::movable<S> &&
@@ -97,5 +99,6 @@ concept Storage =
       s.drop_checkpoint(n);
       { s.list_checkpoints() } -> std::same_as<std::vector<checkpoint_info<typename S::key_type>>>;
     };
+// clang-format on
 
 }  // namespace treecrdt

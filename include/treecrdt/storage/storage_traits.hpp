@@ -28,7 +28,9 @@ struct storage_traits {
 
   /// Bytes the document occupies in the storage, if the policy can tell (else nullopt).
   [[nodiscard]] static std::optional<std::uint64_t> storage_bytes(S& s) {
-    if constexpr (requires { { s.storage_bytes() } -> std::convertible_to<std::uint64_t>; }) {
+    if constexpr (requires {
+                    { s.storage_bytes() } -> std::convertible_to<std::uint64_t>;
+                  }) {
       return s.storage_bytes();
     } else {
       return std::nullopt;

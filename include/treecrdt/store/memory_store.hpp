@@ -38,7 +38,7 @@ class memory_store {
  private:
   enum class tomb_verdict : std::uint8_t { unknown, alive, tombstoned };
   using child_hook = boost::intrusive::set_base_hook<boost::intrusive::link_mode<boost::intrusive::normal_link>,
-                                                      boost::intrusive::optimize_size<true>>;
+                                                     boost::intrusive::optimize_size<true>>;
 
   struct node_rec;
   struct sibling_order {
@@ -47,9 +47,9 @@ class memory_store {
       return a.id < b.id;
     }
   };
-  using child_set = boost::intrusive::set<node_rec, boost::intrusive::base_hook<child_hook>,
-                                          boost::intrusive::compare<sibling_order>,
-                                          boost::intrusive::constant_time_size<false>>;
+  using child_set =
+      boost::intrusive::set<node_rec, boost::intrusive::base_hook<child_hook>, boost::intrusive::compare<sibling_order>,
+                            boost::intrusive::constant_time_size<false>>;
 
   struct node_rec : child_hook {
     node_rec(node_id i, std::uint32_t pos) : id(i), slot(pos) {}
@@ -167,7 +167,7 @@ class memory_store {
   /// being placed, if it is already there). Throws std::invalid_argument if the sibling of an
   /// after/before position is not a child of p, or is `moving` itself.
   [[nodiscard]] std::pair<std::optional<bytes>, std::optional<bytes>> sibling_bounds(handle p, position pos,
-                                                                                      handle moving) const {
+                                                                                     handle moving) const {
     auto& kids = p->children;
     const auto skip_fwd = [&](auto it) {
       while (it != kids.end() && &*it == moving) ++it;
@@ -313,7 +313,7 @@ class memory_store {
   }
 
   static constexpr std::uint32_t no_parent = ~std::uint32_t{0};
-  std::deque<node_rec> nodes_;  // stable addresses: handles and intrusive links point into it
+  std::deque<node_rec> nodes_;               // stable addresses: handles and intrusive links point into it
   std::vector<std::uint32_t> parent_slots_;  // parent_slots_[slot] = parent's slot: a cache-dense copy
   std::unordered_map<node_id, node_rec*> index_;
   std::size_t deleted_nodes_ = 0;

@@ -57,6 +57,8 @@ struct handle_sink {
 };
 }  // namespace detail
 
+// (kept as written: clang-format 14 cannot indent requires-expression bodies)
+// clang-format off
 template <class S>
 concept MaterializedStore =
     OpKey<typename S::key_type> && std::default_initializable<S> && std::movable<S> &&
@@ -87,5 +89,6 @@ concept MaterializedStore =
       s.restore(in);
       s.clear();
     };
+// clang-format on
 
 }  // namespace treecrdt
