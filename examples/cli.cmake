@@ -16,6 +16,6 @@ if(TARGET treecrdt::json AND TARGET treecrdt::sqlite)
   endforeach()
 
   if(TREECRDT_INSTALL)
-    install(TARGETS treecrdt_cli treecrdt_replay RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+    install(TARGETS treecrdt_cli treecrdt_replay RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT treecrdt_tools)
   endif()
 endif()
