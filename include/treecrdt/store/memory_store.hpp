@@ -186,7 +186,7 @@ class memory_store {
       case position::where::last: return {before_it(kids.end()), std::nullopt};
       case position::where::after:
       case position::where::before: {
-        const handle s = find(pos.sibling);
+        node_rec* const s = find(pos.sibling);
         if (!s || s->parent != p || s == moving || p == trash_)
           throw std::invalid_argument("position sibling " + to_hex(pos.sibling) + " is not another child of " +
                                       to_hex(p->id));
