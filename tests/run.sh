@@ -48,8 +48,10 @@ run_suite build/ci-gcc -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=g++ \
 stage "clang++ AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# Header self-containment and packaging consumers test the build, not run-time behaviour: the g++
+# pass covers them, and leaving them out here keeps the whole run well under the CI budget.
 run_suite build/ci-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ -DTREECRDT_SANITIZE=ON \
-  "-DCMAKE_CXX_FLAGS=-O1"
+  "-DCMAKE_CXX_FLAGS=-O1" "-DTREECRDT_TEST_AREAS=unit;conformance;properties;json;sqlite;postgres"
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
 if [ -x bench/run.sh ]; then

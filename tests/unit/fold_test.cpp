@@ -125,7 +125,7 @@ TEMPLATE_TEST_CASE("rule 3: move to TRASH and back", "[fold]", KEYS) {
   CHECK(t.store.order_key(t.store.find(nid(1))) == bytes("70"));
 }
 
-TEMPLATE_TEST_CASE("rule 3: a move that would form a cycle does nothing; the other wins", "[fold]", KEYS) {
+TEMPLATE_TEST_CASE("rule 3: a move that would form a cycle does nothing, the other wins", "[fold]", KEYS) {
   using K = TestType;
   tree<K> t;
   t.add(make_insert(key<K>(1, 1, 1), root_node, nid(1), "80"));
