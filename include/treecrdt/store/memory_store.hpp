@@ -36,7 +36,9 @@ class memory_store {
   using version_vector_type = version_vector<replica_type>;
 
  private:
-  enum class tomb_verdict : std::uint8_t { unknown, alive, tombstoned };
+  // Per node, in a dense array by slot: `not_deleted` for nodes without deleted_at, else the cached
+  // rule-6 verdict. Walks up the tree read only this array and parent_slots_, never node records.
+  enum class tomb_verdict : std::uint8_t { not_deleted, unknown, alive, tombstoned };
   using child_hook = boost::intrusive::set_base_hook<boost::intrusive::link_mode<boost::intrusive::normal_link>,
                                                      boost::intrusive::optimize_size<true>>;
 
@@ -62,7 +64,6 @@ class memory_store {
     std::unique_ptr<version_vector_type> deleted_at;  // rare: keep nodes small
     std::optional<bytes> payload;
     std::optional<Key> payload_writer;
-    mutable tomb_verdict verdict = tomb_verdict::unknown;
   };
 
  public:
@@ -83,6 +84,7 @@ class memory_store {
       if (nodes_.size() >= no_parent) throw std::length_error("memory_store: more than 2^32 - 1 nodes");
       it->second = &nodes_.emplace_back(id, static_cast<std::uint32_t>(nodes_.size()));
       parent_slots_.push_back(no_parent);
+      verdicts_.push_back(tomb_verdict::not_deleted);
     }
     return it->second;
   }
@@ -126,7 +128,7 @@ class memory_store {
     }
     h->deleted_at->observe(r, counter);
     if (known) h->deleted_at->merge(*known);
-    h->verdict = tomb_verdict::unknown;
+    verdicts_[h->slot] = tomb_verdict::unknown;
   }
 
   [[nodiscard]] const std::optional<Key>& payload_writer(handle h) const noexcept { return h->payload_writer; }
@@ -141,9 +143,9 @@ class memory_store {
 
   [[nodiscard]] bool is_tombstoned(handle h) const {
     if (!h->deleted_at) return false;
-    if (h->verdict == tomb_verdict::unknown)
-      h->verdict = deleter_saw_whole_subtree(h) ? tomb_verdict::tombstoned : tomb_verdict::alive;
-    return h->verdict == tomb_verdict::tombstoned;
+    tomb_verdict& v = verdicts_[h->slot];
+    if (v == tomb_verdict::unknown) v = deleter_saw_whole_subtree(h) ? tomb_verdict::tombstoned : tomb_verdict::alive;
+    return v == tomb_verdict::tombstoned;
   }
 
   /// S(n): the union of last_change and payload-writer dots over n and its physical descendants.
@@ -243,6 +245,7 @@ class memory_store {
         if (r.u8()) {
           n->deleted_at = std::make_unique<version_vector_type>(decode_version_vector<replica_type>(r));
           ++deleted_nodes_;
+          verdicts_[n->slot] = tomb_verdict::unknown;
         }
         if (r.u8()) n->payload = bytes(r.byte_string());
         if (r.u8()) n->payload_writer = decode_key<Key>(r);
@@ -264,6 +267,7 @@ class memory_store {
     unlink_all();
     nodes_.clear();
     parent_slots_.clear();
+    verdicts_.clear();
     index_.clear();
     deleted_nodes_ = 0;
     root_ = ensure(root_node);
@@ -288,8 +292,8 @@ class memory_store {
   // A change below `h` may change S of h and of each of its ancestors.
   void invalidate_upwards(handle h) noexcept {
     if (deleted_nodes_ == 0) return;
-    for (; h; h = h->parent)
-      if (h->deleted_at) h->verdict = tomb_verdict::unknown;
+    for (std::uint32_t x = h->slot; x != no_parent; x = parent_slots_[x])
+      if (verdicts_[x] != tomb_verdict::not_deleted) verdicts_[x] = tomb_verdict::unknown;
   }
 
   template <class Visit>
@@ -313,8 +317,9 @@ class memory_store {
   }
 
   static constexpr std::uint32_t no_parent = ~std::uint32_t{0};
-  std::deque<node_rec> nodes_;               // stable addresses: handles and intrusive links point into it
-  std::vector<std::uint32_t> parent_slots_;  // parent_slots_[slot] = parent's slot: a cache-dense copy
+  std::deque<node_rec> nodes_;                  // stable addresses: handles and intrusive links point into it
+  std::vector<std::uint32_t> parent_slots_;     // parent_slots_[slot] = parent's slot: a cache-dense copy
+  mutable std::vector<tomb_verdict> verdicts_;  // by slot; mutable: reads fill the cache
   std::unordered_map<node_id, node_rec*> index_;
   std::size_t deleted_nodes_ = 0;
   node_rec* root_ = nullptr;
