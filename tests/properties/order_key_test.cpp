@@ -142,3 +142,36 @@ TEST_CASE("order keys: 100,000 inserts at the front stay at most 16 bytes", "[or
   CHECK(out_of_order == 0);
   CHECK(longest <= 16);
 }
+
+// Typing: each insert goes right after the previous one, before a fixed next sibling. Squeeze:
+// each insert goes right after a fixed first sibling, before the previous insert. Both shrink the
+// gap every time, and both must still keep keys short (README, "Order keys").
+TEST_CASE("order keys: 100,000 inserts typing after the last insert stay at most 16 bytes", "[order_key]") {
+  bytes lo = order_key_between(std::nullopt, std::nullopt, 1);
+  const bytes hi = order_key_between(std::string_view(lo), std::nullopt, 2);
+  std::size_t longest = 0;
+  std::size_t out_of_order = 0;
+  for (std::uint64_t i = 0; i < 100000; ++i) {
+    const bytes k = order_key_between(std::string_view(lo), std::string_view(hi), i * 0x9e3779b97f4a7c15ULL);
+    if (!(lo < k && k < hi)) ++out_of_order;
+    longest = std::max(longest, k.size());
+    lo = k;
+  }
+  CHECK(out_of_order == 0);
+  CHECK(longest <= 16);
+}
+
+TEST_CASE("order keys: 100,000 inserts squeezed after a fixed sibling stay at most 16 bytes", "[order_key]") {
+  const bytes lo = order_key_between(std::nullopt, std::nullopt, 1);
+  bytes hi = order_key_between(std::string_view(lo), std::nullopt, 2);
+  std::size_t longest = 0;
+  std::size_t out_of_order = 0;
+  for (std::uint64_t i = 0; i < 100000; ++i) {
+    const bytes k = order_key_between(std::string_view(lo), std::string_view(hi), i * 0x9e3779b97f4a7c15ULL);
+    if (!(lo < k && k < hi)) ++out_of_order;
+    longest = std::max(longest, k.size());
+    hi = k;
+  }
+  CHECK(out_of_order == 0);
+  CHECK(longest <= 16);
+}
