@@ -179,9 +179,10 @@ class document {
     const auto head_before = head_;
     const auto frontier_before = frontier_;
     try {
-      if (storage_.load_meta() != persisted_ || storage_.op_count() != persisted_op_count_) {
+      const materialization_meta<Key> stored = storage_.load_meta();
+      if (stored != persisted_ || storage_.op_count() != persisted_op_count_) {
         // Another handle wrote this document since our last commit: catch up with its log first.
-        treecrdt::catch_up(ctx, storage_.load_meta().frontier);
+        treecrdt::catch_up(ctx, stored.frontier);
         frontier_.reset();
       }
       body(ctx);

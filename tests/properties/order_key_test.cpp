@@ -113,65 +113,55 @@ TEST_CASE("order keys: strictly between random neighbours", "[order_key][propert
   });
 }
 
-TEST_CASE("order keys: 100,000 appends at the end stay at most 16 bytes", "[order_key]") {
-  std::optional<bytes> last;
+// Runs 100,000 local inserts. Each new key goes between the current bounds (absent = open end)
+// and then replaces the bound `which` says, as a user repeatedly inserting at one spot would.
+// Counts keys that were not strictly between their bounds, and returns the longest key.
+enum class replaced_bound { lower, upper };
+struct insert_run {
   std::size_t longest = 0;
   std::size_t out_of_order = 0;
+};
+insert_run insert_repeatedly(std::optional<bytes> lo, std::optional<bytes> hi, replaced_bound which) {
+  const auto view = [](const std::optional<bytes>& b) {
+    return b ? std::optional<std::string_view>(*b) : std::nullopt;
+  };
+  insert_run run;
   for (std::uint64_t i = 0; i < 100000; ++i) {
-    const bytes k = order_key_between(last ? std::optional<std::string_view>(*last) : std::nullopt, std::nullopt,
-                                      i * 0x9e3779b97f4a7c15ULL);
-    if (last && !(*last < k)) ++out_of_order;
-    longest = std::max(longest, k.size());
-    last = k;
+    const bytes k = order_key_between(view(lo), view(hi), i * 0x9e3779b97f4a7c15ULL);
+    if ((lo && !(*lo < k)) || (hi && !(k < *hi))) ++run.out_of_order;
+    run.longest = std::max(run.longest, k.size());
+    (which == replaced_bound::lower ? lo : hi) = k;
   }
-  CHECK(out_of_order == 0);
-  CHECK(longest <= 16);
+  return run;
+}
+
+TEST_CASE("order keys: 100,000 appends at the end stay at most 16 bytes", "[order_key]") {
+  const auto run = insert_repeatedly(std::nullopt, std::nullopt, replaced_bound::lower);
+  CHECK(run.out_of_order == 0);
+  CHECK(run.longest <= 16);
 }
 
 TEST_CASE("order keys: 100,000 inserts at the front stay at most 16 bytes", "[order_key]") {
-  std::optional<bytes> first;
-  std::size_t longest = 0;
-  std::size_t out_of_order = 0;
-  for (std::uint64_t i = 0; i < 100000; ++i) {
-    const bytes k = order_key_between(std::nullopt, first ? std::optional<std::string_view>(*first) : std::nullopt,
-                                      i * 0x9e3779b97f4a7c15ULL);
-    if (first && !(k < *first)) ++out_of_order;
-    longest = std::max(longest, k.size());
-    first = k;
-  }
-  CHECK(out_of_order == 0);
-  CHECK(longest <= 16);
+  const auto run = insert_repeatedly(std::nullopt, std::nullopt, replaced_bound::upper);
+  CHECK(run.out_of_order == 0);
+  CHECK(run.longest <= 16);
 }
 
 // Typing: each insert goes right after the previous one, before a fixed next sibling. Squeeze:
 // each insert goes right after a fixed first sibling, before the previous insert. Both shrink the
 // gap every time, and both must still keep keys short (README, "Order keys").
 TEST_CASE("order keys: 100,000 inserts typing after the last insert stay at most 16 bytes", "[order_key]") {
-  bytes lo = order_key_between(std::nullopt, std::nullopt, 1);
-  const bytes hi = order_key_between(std::string_view(lo), std::nullopt, 2);
-  std::size_t longest = 0;
-  std::size_t out_of_order = 0;
-  for (std::uint64_t i = 0; i < 100000; ++i) {
-    const bytes k = order_key_between(std::string_view(lo), std::string_view(hi), i * 0x9e3779b97f4a7c15ULL);
-    if (!(lo < k && k < hi)) ++out_of_order;
-    longest = std::max(longest, k.size());
-    lo = k;
-  }
-  CHECK(out_of_order == 0);
-  CHECK(longest <= 16);
+  const bytes first = order_key_between(std::nullopt, std::nullopt, 1);
+  const bytes next = order_key_between(std::string_view(first), std::nullopt, 2);
+  const auto run = insert_repeatedly(first, next, replaced_bound::lower);
+  CHECK(run.out_of_order == 0);
+  CHECK(run.longest <= 16);
 }
 
 TEST_CASE("order keys: 100,000 inserts squeezed after a fixed sibling stay at most 16 bytes", "[order_key]") {
-  const bytes lo = order_key_between(std::nullopt, std::nullopt, 1);
-  bytes hi = order_key_between(std::string_view(lo), std::nullopt, 2);
-  std::size_t longest = 0;
-  std::size_t out_of_order = 0;
-  for (std::uint64_t i = 0; i < 100000; ++i) {
-    const bytes k = order_key_between(std::string_view(lo), std::string_view(hi), i * 0x9e3779b97f4a7c15ULL);
-    if (!(lo < k && k < hi)) ++out_of_order;
-    longest = std::max(longest, k.size());
-    hi = k;
-  }
-  CHECK(out_of_order == 0);
-  CHECK(longest <= 16);
+  const bytes first = order_key_between(std::nullopt, std::nullopt, 1);
+  const bytes next = order_key_between(std::string_view(first), std::nullopt, 2);
+  const auto run = insert_repeatedly(first, next, replaced_bound::upper);
+  CHECK(run.out_of_order == 0);
+  CHECK(run.longest <= 16);
 }
