@@ -78,9 +78,10 @@ class counting_storage {
   [[nodiscard]] std::uint64_t max_counter(const treecrdt::replica_of<key_type>& r) { return inner_.max_counter(r); }
   [[nodiscard]] treecrdt::materialization_meta<key_type> load_meta() { return inner_.load_meta(); }
   void store_meta(const treecrdt::materialization_meta<key_type>& meta) { inner_.store_meta(meta); }
-  std::uint64_t save_checkpoint(const key_type& key, std::uint64_t seq, std::string_view blob) {
+  std::uint64_t save_checkpoint(const key_type& key, std::uint64_t seq, std::string_view blob,
+                                const std::optional<key_type>& base = std::nullopt) {
     ++calls_.checkpoints_saved;
-    return inner_.save_checkpoint(key, seq, blob);
+    return inner_.save_checkpoint(key, seq, blob, base);
   }
   [[nodiscard]] auto latest_checkpoint_before(const std::optional<key_type>& bound) {
     return inner_.latest_checkpoint_before(bound);

@@ -136,11 +136,12 @@ class memory_storage {
     db_->meta = meta;
   }
 
-  std::uint64_t save_checkpoint(const Key& key, std::uint64_t seq, std::string_view blob) {
+  std::uint64_t save_checkpoint(const Key& key, std::uint64_t seq, std::string_view blob,
+                                const std::optional<Key>& base = std::nullopt) {
     require_transaction();
     remember_checkpoint(key);
     const std::uint64_t id = db_->next_checkpoint_id++;
-    db_->checkpoints.insert_or_assign(key, stored_checkpoint{{id, key, seq, blob.size()}, bytes(blob)});
+    db_->checkpoints.insert_or_assign(key, stored_checkpoint{{id, key, seq, blob.size(), base}, bytes(blob)});
     return id;
   }
 

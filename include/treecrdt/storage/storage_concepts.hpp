@@ -21,14 +21,18 @@
 //   max_counter(replica) -> std::uint64_t            largest stored counter of a replica, O(log n)
 // Materialization metadata
 //   load_meta() -> materialization_meta<Key>;  store_meta(meta)
-// Checkpoints (the blob is opaque to the storage: the document encodes and verifies it)
-//   save_checkpoint(key, seq, blob) -> id            replaces a checkpoint with the same key
+// Checkpoints (the blob is opaque to the storage: the document encodes and verifies it). A checkpoint
+// is either full or a delta over an earlier one, its `base` (SPEC §8 incremental checkpoints): the
+// storage only records the link; the document builds, verifies and prunes chains.
+//   save_checkpoint(key, seq, blob, base = nullopt) -> id
+//     Effects: stores the checkpoint at head `key`, a delta over the checkpoint at head *base (a full
+//       one when nullopt); replaces a checkpoint with the same key. Complexity: O(blob), one round trip.
 //   latest_checkpoint_before(bound) -> std::optional<checkpoint_info<Key>>
 //     the checkpoint with the greatest key strictly less than *bound (any key when nullopt)
 //   load_checkpoint(id) -> bytes                     throws storage_error if the id is unknown
 //   drop_checkpoints_from(key) -> std::uint64_t      drops every checkpoint with key >= `key`
 //   drop_checkpoint(id)
-//   list_checkpoints() -> std::vector<checkpoint_info<Key>>   ascending by key
+//   list_checkpoints() -> std::vector<checkpoint_info<Key>>   ascending by key, with their bases
 #include <concepts>
 #include <cstdint>
 #include <optional>
@@ -63,6 +67,8 @@ struct checkpoint_info {
   Key key{};              // head key the snapshot was taken at
   std::uint64_t seq = 0;  // head seq at that moment
   std::uint64_t size_bytes = 0;
+  std::optional<Key> base;  // head key of the checkpoint this one is a delta over; nullopt: a full one
+  [[nodiscard]] bool is_full() const noexcept { return !base.has_value(); }
   friend bool operator==(const checkpoint_info&, const checkpoint_info&) = default;
 };
 
@@ -92,7 +98,7 @@ concept Storage =
       { s.max_counter(replica) } -> std::same_as<std::uint64_t>;
       { s.load_meta() } -> std::same_as<materialization_meta<typename S::key_type>>;
       s.store_meta(meta);
-      { s.save_checkpoint(key, n, blob) } -> std::same_as<std::uint64_t>;
+      { s.save_checkpoint(key, n, blob, bound) } -> std::same_as<std::uint64_t>;
       { s.latest_checkpoint_before(bound) } -> std::same_as<std::optional<checkpoint_info<typename S::key_type>>>;
       { s.load_checkpoint(n) } -> std::same_as<bytes>;
       { s.drop_checkpoints_from(key) } -> std::same_as<std::uint64_t>;
