@@ -221,6 +221,80 @@ TEMPLATE_TEST_CASE("conformance: checkpoint primitives", "[conformance]", TREECR
   CHECK_THROWS_AS(s.load_checkpoint(12345), storage_error);
 }
 
+TEMPLATE_TEST_CASE("conformance: checkpoint base links round-trip", "[conformance]", TREECRDT_CONFORMANCE_FACTORIES) {
+  // SPEC §8 incremental checkpoints: the storage records which checkpoint each one is a delta over
+  // (nullopt: a full one) and hands the link back; it never follows, checks or prunes chains.
+  using F = TestType;
+  using K = typename F::key_type;
+  using cp = checkpoint_info<K>;
+  F f;
+  auto s = f.open();
+  const K k1 = key<K>(1, 1, 1), k2 = key<K>(2, 1, 2), k5 = key<K>(5, 1, 5), k7 = key<K>(7, 2, 3), k9 = key<K>(9, 2, 9),
+          k12 = key<K>(12, 1, 12);
+  std::uint64_t id2 = 0, id5 = 0, id9 = 0;
+  {
+    auto tx = s.begin();
+    id2 = s.save_checkpoint(k2, 2, "full");  // no base: a full checkpoint
+    id5 = s.save_checkpoint(k5, 5, "delta", k2);
+    id9 = s.save_checkpoint(k9, 9, "delta2", k5);  // the chain 2 <- 5 <- 9
+    tx.commit();
+  }
+  const std::vector<cp> chain{{id2, k2, 2, 4, std::nullopt}, {id5, k5, 5, 5, k2}, {id9, k9, 9, 6, k5}};
+  CHECK(s.list_checkpoints() == chain);
+  CHECK(s.list_checkpoints()[0].is_full());
+  CHECK_FALSE(s.list_checkpoints()[1].is_full());
+  CHECK(s.latest_checkpoint_before(std::nullopt) == chain[2]);
+  CHECK(s.latest_checkpoint_before(k9) == chain[1]);
+  CHECK(s.latest_checkpoint_before(k5) == chain[0]);
+  CHECK(s.latest_checkpoint_before(key<K>(5, 1, 6)) == chain[1]);
+  CHECK(s.load_checkpoint(id5) == "delta");
+  CHECK(f.open().list_checkpoints() == chain);  // a reopened handle reads the same links
+
+  // Saving at an existing key replaces the checkpoint and its base: a delta becomes full, another
+  // changes its base, a full one becomes a delta (over a key with no checkpoint: not checked here).
+  {
+    auto tx = s.begin();
+    id5 = s.save_checkpoint(k5, 5, "now full");
+    id9 = s.save_checkpoint(k9, 9, "over 2", k2);
+    id2 = s.save_checkpoint(k2, 2, "delta over 1", k1);
+    tx.commit();
+  }
+  const std::vector<cp> relinked{{id2, k2, 2, 12, k1}, {id5, k5, 5, 8, std::nullopt}, {id9, k9, 9, 6, k2}};
+  CHECK(s.list_checkpoints() == relinked);
+  CHECK(s.latest_checkpoint_before(std::nullopt) == relinked[2]);
+  CHECK(s.latest_checkpoint_before(k5) == relinked[0]);
+  CHECK(f.open().latest_checkpoint_before(k9) == relinked[1]);
+
+  // A rolled-back transaction leaves the links as they were.
+  {
+    auto tx = s.begin();
+    (void)s.save_checkpoint(k9, 9, "x", k5);
+    (void)s.save_checkpoint(k5, 5, "y", k2);
+    (void)s.save_checkpoint(k12, 12, "z", k9);
+  }
+  CHECK(s.list_checkpoints() == relinked);
+
+  // Dropping goes by key and never cascades along links: drop_checkpoints_from(k9) drops 9 and
+  // 12 (a delta over 9) and leaves 7, a delta over 5; dropping 5 leaves 7 with its (now dangling) base.
+  std::uint64_t id7 = 0;
+  {
+    auto tx = s.begin();
+    (void)s.save_checkpoint(k12, 12, "top", k9);
+    id7 = s.save_checkpoint(k7, 7, "seven", k5);
+    CHECK(s.drop_checkpoints_from(k9) == 2);
+    tx.commit();
+  }
+  CHECK(s.list_checkpoints() == std::vector<cp>{relinked[0], relinked[1], {id7, k7, 7, 5, k5}});
+  CHECK(s.latest_checkpoint_before(std::nullopt) == cp{id7, k7, 7, 5, k5});
+  {
+    auto tx = s.begin();
+    s.drop_checkpoint(id5);
+    tx.commit();
+  }
+  CHECK(s.list_checkpoints() == std::vector<cp>{relinked[0], {id7, k7, 7, 5, k5}});
+  CHECK(f.open().list_checkpoints() == std::vector<cp>{relinked[0], {id7, k7, 7, 5, k5}});
+}
+
 TEMPLATE_TEST_CASE("conformance: an uncommitted transaction leaves no trace", "[conformance]",
                    TREECRDT_CONFORMANCE_FACTORIES) {
   using F = TestType;

@@ -273,17 +273,18 @@ TEST_CASE("postgres storage: checkpoints", "[postgres][checkpoints]") {
   std::uint64_t id_a = 0, id_b = 0, id_c = 0;
   {
     auto tx = s.begin();
-    id_b = s.save_checkpoint(k(20, "r", 2), 2, blob_b);
-    id_a = s.save_checkpoint(k(10, "r", 1), 1, blob_a);
-    id_c = s.save_checkpoint(k(u64_max, "r", 3), 3, blob_c);
+    id_b = s.save_checkpoint(k(20, "r", 2), 2, blob_b, k(10, "r", 1));  // a delta over a
+    id_a = s.save_checkpoint(k(10, "r", 1), 1, blob_a);                 // full
+    id_c = s.save_checkpoint(k(u64_max, "r", 3), 3, blob_c, k(u64_max - 1, std::string("\0\xff", 2), two63));
     tx.commit();
   }
   CHECK(id_a != id_b);
   CHECK(id_b != id_c);
   using cp = treecrdt::checkpoint_info<key>;
   const std::vector<cp> listed = s.list_checkpoints();
-  CHECK(listed == std::vector<cp>{
-                      {id_a, k(10, "r", 1), 1, 3}, {id_b, k(20, "r", 2), 2, 70000}, {id_c, k(u64_max, "r", 3), 3, 1}});
+  CHECK(listed == std::vector<cp>{{id_a, k(10, "r", 1), 1, 3, std::nullopt},
+                                  {id_b, k(20, "r", 2), 2, 70000, k(10, "r", 1)},
+                                  {id_c, k(u64_max, "r", 3), 3, 1, k(u64_max - 1, std::string("\0\xff", 2), two63)}});
 
   CHECK(s.load_checkpoint(id_a) == blob_a);
   CHECK(s.load_checkpoint(id_b) == blob_b);
@@ -293,7 +294,7 @@ TEST_CASE("postgres storage: checkpoints", "[postgres][checkpoints]") {
   CHECK(s.latest_checkpoint_before(k(u64_max, "r", 3))->id == id_b);
   CHECK_FALSE(s.latest_checkpoint_before(k(10, "r", 1)).has_value());
 
-  // Saving at an existing key replaces that checkpoint under a new id.
+  // Saving at an existing key replaces that checkpoint under a new id, its base too.
   std::uint64_t id_b2 = 0;
   {
     auto tx = s.begin();
@@ -303,7 +304,7 @@ TEST_CASE("postgres storage: checkpoints", "[postgres][checkpoints]") {
   CHECK(id_b2 != id_b);
   CHECK(s.list_checkpoints().size() == 3);
   CHECK(s.load_checkpoint(id_b2) == "bb");
-  CHECK(s.latest_checkpoint_before(k(20, "r", 3)) == cp{id_b2, k(20, "r", 2), 5, 2});
+  CHECK(s.latest_checkpoint_before(k(20, "r", 3)) == cp{id_b2, k(20, "r", 2), 5, 2, std::nullopt});
   try {
     (void)s.load_checkpoint(id_b);
     FAIL("the replaced checkpoint is still loadable");
@@ -327,7 +328,7 @@ TEST_CASE("postgres storage: checkpoints", "[postgres][checkpoints]") {
     CHECK(s.drop_checkpoints_from(k(20, "r", 2)) == 0);
     tx.commit();
   }
-  CHECK(s.list_checkpoints() == std::vector<cp>{{id_a, k(10, "r", 1), 1, 3}});
+  CHECK(s.list_checkpoints() == std::vector<cp>{{id_a, k(10, "r", 1), 1, 3, std::nullopt}});
   {
     auto tx = s.begin();
     s.drop_checkpoint(id_a);
@@ -390,16 +391,17 @@ TEST_CASE("postgres storage: a database with a newer schema version is refused",
       (void)first.append(std::vector<op_t>{insert_op(k(1, "r", 1), 1)});
       tx.commit();
     }
-    CHECK(admin.query("SELECT version FROM " + schema + ".treecrdt_schema") == std::vector<std::string>{"1"});
+    CHECK(admin.query("SELECT version FROM " + schema + ".treecrdt_schema") == std::vector<std::string>{"2"});
     CHECK(storage_t(url, "doc").op_count() == 1);  // same version: opens
 
-    (void)admin.query("UPDATE " + schema + ".treecrdt_schema SET version = 2");
+    (void)admin.query("UPDATE " + schema + ".treecrdt_schema SET version = 3");
     try {
       storage_t refused(url, "doc");
-      FAIL("a database with schema version 2 was opened");
+      FAIL("a database with schema version 3 was opened");
     } catch (const treecrdt::schema_error& e) {
       const std::string what = e.what();
-      CHECK(what.find("version 2") != std::string::npos);
+      CHECK(what.find("version 3") != std::string::npos);
+      CHECK(what.find("upgrade the library") != std::string::npos);
       CHECK(what.find("treecrdt_schema") != std::string::npos);
     }
     (void)admin.query("UPDATE " + schema + ".treecrdt_schema SET version = 0");
@@ -408,6 +410,7 @@ TEST_CASE("postgres storage: a database with a newer schema version is refused",
       FAIL("a database with schema version 0 was opened");
     } catch (const treecrdt::schema_error& e) {
       CHECK(std::string(e.what()).find("version 0") != std::string::npos);
+      CHECK(std::string(e.what()).find("no migration") != std::string::npos);
     }
     // The public schema's tables are untouched by all this.
     CHECK(storage_t(pg_url(), unique_doc("schema-public")).op_count() == 0);

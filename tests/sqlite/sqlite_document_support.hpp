@@ -81,8 +81,8 @@ template <treecrdt::OpKey Key>
                     "op_count FROM treecrdt_meta") +
          "checkpoints:\n" +
          query_rows(db,
-                    "SELECT id, lamport, quote(replica), counter, seq, size, quote(blob) FROM treecrdt_checkpoints "
-                    "ORDER BY id");
+                    "SELECT id, lamport, quote(replica), counter, seq, size, quote(base_lamport), quote(base_replica), "
+                    "quote(base_counter), quote(blob) FROM treecrdt_checkpoints ORDER BY id");
 }
 
 /// Flips one byte in the middle of checkpoint `id`'s blob, through SQL with a bound parameter.

@@ -1,6 +1,6 @@
 // A document over SQLite files: restart from the file (checkpoint + suffix replay, clocks resume),
-// corrupted checkpoints (detected, skipped, state still exact), and failing writes (the document
-// and the file stay exactly as before, and a retry works).
+// corrupted checkpoints (detected, skipped, state still exact), failing writes (the document and
+// the file stay exactly as before, and a retry works), and a file of schema version 1 (migrated).
 #include <catch2/catch.hpp>
 
 #include <cstdint>
@@ -10,6 +10,7 @@
 
 #include "sqlite/sqlite_document_support.hpp"
 #include "sqlite/sqlite_test_support.hpp"
+#include "sqlite/sqlite_version_1_file.hpp"
 #include "treecrdt/document.hpp"
 #include "treecrdt/storage/sqlite.hpp"
 
@@ -20,6 +21,7 @@ using treecrdt_test::flip_checkpoint_byte;
 using treecrdt_test::seeded_batches;
 using treecrdt_test::seeded_history;
 using treecrdt_test::temp_dir;
+using treecrdt_test::version_1_file;
 
 namespace {
 
@@ -283,4 +285,39 @@ TEMPLATE_TEST_CASE("sqlite document ops_since uses the index walk and agrees wit
   CHECK(missing.size() > 0);
   CHECK(doc.ops_since(doc.version()).empty());
   CHECK(doc.ops_since({}).size() == doc.storage().op_count());
+}
+
+TEST_CASE("sqlite document: a migrated version 1 file opens to the same tree and keeps working",
+          "[sqlite][schema][migration][document]") {
+  temp_dir dir;
+  const auto path = dir.file("v1-doc.db");
+  // The content of a version 1 file, taken from a document in memory: its log, head and full
+  // checkpoints (version 1 had no other kind).
+  document<default_op_key> source(memory_storage<default_op_key>{}, "alice", every_n_ops{4});
+  for (int i = 0; i < 30; ++i) (void)source.insert(root_node, position::last(), bytes("n" + std::to_string(i)));
+  auto& data = source.storage().raw();
+  std::size_t full_checkpoints = 0;
+  {
+    version_1_file f(path);
+    for (const auto& [k, o] : data.log) f.add_op(o);
+    REQUIRE(data.meta.head.key);
+    f.set_head(*data.meta.head.key, static_cast<std::int64_t>(data.meta.head.seq));
+    for (const auto& [k, stored] : data.checkpoints) {
+      if (!stored.info.is_full()) continue;
+      (void)f.add_checkpoint(k, static_cast<std::int64_t>(stored.info.seq), stored.blob);
+      ++full_checkpoints;
+    }
+  }
+  REQUIRE(full_checkpoints > 0);
+  {
+    document<default_op_key, sqlite_storage<>> migrated(sqlite_storage<>::open(path), "bob", every_n_ops{4});
+    CHECK(migrated.export_canonical() == source.export_canonical());
+    CHECK(migrated.stats().corrupt_checkpoints_skipped == 0);
+    CHECK(migrated.stats().stale_checkpoints_detected == 0);
+    for (int i = 0; i < 10; ++i) (void)migrated.insert(root_node, position::first(), bytes("m" + std::to_string(i)));
+    source.apply(migrated.ops_since(source.version()));
+  }
+  document<default_op_key, sqlite_storage<>> reopened(sqlite_storage<>::open(path), "bob", every_n_ops{4});
+  CHECK(reopened.export_canonical() == source.export_canonical());
+  CHECK(reopened.stats().corrupt_checkpoints_skipped == 0);
 }

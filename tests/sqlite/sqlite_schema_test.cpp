@@ -52,7 +52,7 @@ TEST_CASE("sqlite initializes a new file with treecrdt's application_id, version
   REQUIRE_FALSE(std::filesystem::exists(path));
   auto s = sqlite_storage<>::open(path);
   CHECK(query_int(s.raw_handle(), "PRAGMA application_id") == 0x54435244);
-  CHECK(query_int(s.raw_handle(), "PRAGMA user_version") == 1);
+  CHECK(query_int(s.raw_handle(), "PRAGMA user_version") == 2);
   CHECK(query_text(s.raw_handle(), "PRAGMA journal_mode") == "wal");
   CHECK(query_int(s.raw_handle(), "PRAGMA synchronous") == 2);  // FULL
   CHECK(query_int(s.raw_handle(), "SELECT count(*) FROM sqlite_master WHERE name LIKE 'treecrdt_%'") == 4);
@@ -106,16 +106,22 @@ TEST_CASE("sqlite refuses a newer schema version", "[sqlite][schema]") {
     tx.commit();
     treecrdt_test::exec_sql(s.raw_handle(), "PRAGMA user_version = 99; PRAGMA wal_checkpoint(TRUNCATE);");
   }
-  require_refused(path, {"schema version 99", "newer", "supports (1)"});
+  require_refused(path, {"schema version 99", "newer", "supports (2)"});
 }
 
 TEST_CASE("sqlite refuses a treecrdt file with a missing table or version 0", "[sqlite][schema]") {
   temp_dir dir;
   SECTION("missing table") {
     const auto path = dir.file("damaged.db");
+    create_treecrdt_like_file(path, 0x54435244, sqlite::schema_version);
+    exec_sql_on_file(path, "DROP TABLE treecrdt_checkpoints;");
+    require_refused(path, {"version 2 database without table treecrdt_checkpoints"});
+  }
+  SECTION("missing table in a version 1 file: refused, not migrated") {
+    const auto path = dir.file("damaged-v1.db");
     create_treecrdt_like_file(path, 0x54435244, 1);
     exec_sql_on_file(path, "DROP TABLE treecrdt_checkpoints;");
-    require_refused(path, {"without table treecrdt_checkpoints"});
+    require_refused(path, {"version 1 database without table treecrdt_checkpoints"});
   }
   SECTION("version 0") {
     const auto path = dir.file("unversioned.db");

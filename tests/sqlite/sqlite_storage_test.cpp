@@ -235,33 +235,38 @@ TEMPLATE_TEST_CASE("sqlite checkpoints: save, replace, latest before, drop, list
   auto s = sqlite_storage<K>::open(dir.file("cp.db"));
   auto tx = s.begin();
   CHECK_FALSE(s.latest_checkpoint_before(std::nullopt));
-  const auto id2 = s.save_checkpoint(key<K>(2, 1, 2), 2, "two");
-  const auto id5 = s.save_checkpoint(key<K>(5, 1, 5), 5, bytes("five\0\xff", 6));
-  const auto id9 = s.save_checkpoint(key<K>(9, 1, 9), 9, "nine");
+  // 2 is full, 5 a delta over 2, 9 a delta over 5 (bases with extreme values: same encoding as keys).
+  const K k2 = key<K>(2, 1, 2), k5 = key<K>(5, 1, 5), k9 = key<K>(9, 1, 9);
+  const auto id2 = s.save_checkpoint(k2, 2, "two");
+  const auto id5 = s.save_checkpoint(k5, 5, bytes("five\0\xff", 6), k2);
+  const auto id9 = s.save_checkpoint(k9, 9, "nine", k5);
   CHECK(s.load_checkpoint(id5) == bytes("five\0\xff", 6));
-  CHECK(s.list_checkpoints() == std::vector<checkpoint_info<K>>{{id2, key<K>(2, 1, 2), 2, 3},
-                                                                {id5, key<K>(5, 1, 5), 5, 6},
-                                                                {id9, key<K>(9, 1, 9), 9, 4}});
+  CHECK(s.list_checkpoints() ==
+        std::vector<checkpoint_info<K>>{{id2, k2, 2, 3, std::nullopt}, {id5, k5, 5, 6, k2}, {id9, k9, 9, 4, k5}});
 
-  // Saving the same key again replaces the checkpoint under a new id; the old id is gone.
-  const auto id5b = s.save_checkpoint(key<K>(5, 1, 5), 6, "FIVE!");
+  // Saving the same key again replaces the checkpoint under a new id, its base too; the old id is gone.
+  const auto id5b = s.save_checkpoint(k5, 6, "FIVE!");
   CHECK(id5b != id5);
   CHECK(s.list_checkpoints().size() == 3);
   CHECK(s.load_checkpoint(id5b) == "FIVE!");
   CHECK_THROWS_AS(s.load_checkpoint(id5), storage_error);
+  CHECK(s.list_checkpoints()[1] == checkpoint_info<K>{id5b, k5, 6, 5, std::nullopt});
 
-  CHECK(s.latest_checkpoint_before(key<K>(5, 1, 5))->id == id2);  // strictly before
+  CHECK(s.latest_checkpoint_before(k5)->id == id2);  // strictly before
   CHECK(s.latest_checkpoint_before(key<K>(5, 1, 6))->id == id5b);
-  CHECK(s.latest_checkpoint_before(key<K>(2, 1, 2)) == std::nullopt);
-  CHECK(*s.latest_checkpoint_before(std::nullopt) == checkpoint_info<K>{id9, key<K>(9, 1, 9), 9, 4});
+  CHECK(s.latest_checkpoint_before(k2) == std::nullopt);
+  CHECK(*s.latest_checkpoint_before(std::nullopt) == checkpoint_info<K>{id9, k9, 9, 4, k5});
+  const K extreme = key<K>(u64_max, 255, top_bit);
+  const auto id9b = s.save_checkpoint(k9, 9, "nine'", extreme);
+  CHECK(*s.latest_checkpoint_before(std::nullopt) == checkpoint_info<K>{id9b, k9, 9, 5, extreme});
 
-  CHECK(s.drop_checkpoints_from(key<K>(5, 1, 5)) == 2);  // >= : drops 5 and 9
-  CHECK(s.drop_checkpoints_from(key<K>(5, 1, 5)) == 0);
-  CHECK(s.list_checkpoints() == std::vector<checkpoint_info<K>>{{id2, key<K>(2, 1, 2), 2, 3}});
+  CHECK(s.drop_checkpoints_from(k5) == 2);  // >= : drops 5 and 9
+  CHECK(s.drop_checkpoints_from(k5) == 0);
+  CHECK(s.list_checkpoints() == std::vector<checkpoint_info<K>>{{id2, k2, 2, 3, std::nullopt}});
   s.drop_checkpoint(id2);
   CHECK(s.list_checkpoints().empty());
   // Ids are never reused, even after the newest was dropped.
-  CHECK(s.save_checkpoint(key<K>(1, 1, 1), 1, "") > id5b);
+  CHECK(s.save_checkpoint(key<K>(1, 1, 1), 1, "") > id9b);
   tx.commit();
 
   try {
@@ -307,7 +312,7 @@ TEMPLATE_TEST_CASE("sqlite transaction rolls back everything in its destructor u
   CHECK(scan(s) == std::vector{first});
   CHECK(s.max_lamport() == 1);
   CHECK(s.load_meta() == meta);
-  CHECK(s.list_checkpoints() == std::vector<checkpoint_info<K>>{{kept_id, key<K>(1, 1, 1), 1, 4}});
+  CHECK(s.list_checkpoints() == std::vector<checkpoint_info<K>>{{kept_id, key<K>(1, 1, 1), 1, 4, std::nullopt}});
   CHECK(s.load_checkpoint(kept_id) == "kept");
   {
     auto tx = s.begin();  // an explicit rollback is the same as dropping the transaction
@@ -427,6 +432,37 @@ TEST_CASE("sqlite compact keys refuse a stored replica that is not 1 to 8 bytes"
   REQUIRE(append_committed(s, std::vector{sample_op(K{1, 5, 1})}).size() == 1);
   exec_sql(s.raw_handle(), "UPDATE treecrdt_ops SET replica = x'000102030405060708'");
   CHECK_THROWS_WITH(scan(s), Catch::Contains("corrupt_row") && Catch::Contains("replica 000102030405060708"));
+}
+
+TEST_CASE("sqlite refuses half a checkpoint base key, and reports one found in a file", "[sqlite]") {
+  using K = default_op_key;
+  temp_dir dir;
+  auto s = sqlite_storage<K>::open(dir.file("base.db"));
+  std::uint64_t delta = 0;
+  {
+    auto tx = s.begin();
+    (void)s.save_checkpoint(K{1, "a", 1}, 1, "full");
+    delta = s.save_checkpoint(K{2, "a", 2}, 2, "delta", K{1, "a", 1});
+    tx.commit();
+  }
+  // The table's CHECK keeps the three base columns all NULL or all set...
+  CHECK_THROWS_WITH(exec_sql(s.raw_handle(), "UPDATE treecrdt_checkpoints SET base_replica = NULL"),
+                    Catch::Contains("CHECK constraint failed"));
+  // ...so only a file written around it holds such a row; reading it is an error, never a full checkpoint.
+  exec_sql(s.raw_handle(),
+           "PRAGMA ignore_check_constraints = ON; UPDATE treecrdt_checkpoints SET base_replica = NULL; "
+           "PRAGMA ignore_check_constraints = OFF;");
+  for (int reader = 0; reader < 2; ++reader) {
+    try {
+      (void)(reader == 0 ? s.list_checkpoints().size() : s.latest_checkpoint_before(std::nullopt)->size_bytes);
+      FAIL("half a base key was read");
+    } catch (const storage_error& e) {
+      CHECK(e.code() == "corrupt_row");
+      CHECK_THAT(e.what(),
+                 Catch::Contains("checkpoint " + std::to_string(delta)) && Catch::Contains("base key is partly NULL"));
+    }
+  }
+  CHECK(s.latest_checkpoint_before(K{2, "a", 2})->is_full());  // the full one still reads
 }
 
 TEST_CASE("sqlite :memory: databases work and are private to their handle", "[sqlite]") {

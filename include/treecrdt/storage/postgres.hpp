@@ -4,8 +4,8 @@
 // A `postgres_storage<Key>` is a handle to ONE document inside a database that holds many: every
 // table is keyed first by the document id `doc`, and every statement names exactly one document.
 //
-// Schema (version 1, created idempotently on open; see postgres/schema.hpp):
-//   treecrdt_schema(component text PK, version int)            -- ('treecrdt', 1); newer -> schema_error
+// Schema (version 2, created idempotently on open; see postgres/schema.hpp):
+//   treecrdt_schema(component text PK, version int)            -- ('treecrdt', 2); newer -> schema_error
 //   treecrdt_ops(doc bytea, replica bytea, counter bigint, lamport bigint, body bytea)
 //     PRIMARY KEY (doc, replica, counter); INDEX (doc, lamport, replica, counter)
 //     body = encode_op_body(op); replica = replica_codec bytes (bytea order = unsigned byte order,
@@ -13,11 +13,22 @@
 //   treecrdt_meta(doc bytea PK, op_count, head_lamport/head_replica/head_counter (NULL = no head),
 //     head_seq, frontier_lamport/frontier_replica/frontier_counter (NULL = up to date),
 //     next_checkpoint_id)                                       -- one row per document
-//   treecrdt_checkpoints(doc bytea, id bigint, lamport, replica, counter, seq, size_bytes, blob bytea)
+//   treecrdt_checkpoints(doc bytea, id bigint, lamport, replica, counter, seq, size_bytes, blob bytea,
+//                        base_lamport bigint, base_replica bytea, base_counter bigint)
 //     PRIMARY KEY (doc, id); UNIQUE (doc, lamport, replica, counter)
+//     The base key (encoded like the head key) names the checkpoint this one is a delta over; all
+//     three NULL (CHECK treecrdt_checkpoints_base_check: all or none) = a full checkpoint. The
+//     storage only records the link: the document builds, verifies and prunes chains.
 //   lamport and counter are uint64 stored as (value - 2^63) in bigint, so the database's signed order
 //   equals the unsigned key order (indexes, row-value comparisons, ORDER BY). op_count, seq, ids and
 //   sizes are stored as plain bigint.
+//
+// Versions: 1 had no base columns; 2 added them. Opening a version 1 database migrates it in place,
+// once, in one transaction under the schema advisory lock: ALTER TABLE adds the three nullable
+// columns and the CHECK (a catalog change, the rows are not rewritten), every document's existing
+// checkpoints read as full ones, and the version row becomes 2. A failed step rolls everything back
+// and the constructor throws storage_error ("schema migration from version 1 to 2 ..."). Handles of
+// an older library still open on a migrated database keep working: they write base NULL (full).
 //
 // Sharding: `doc` is the distribution column of every table, and each statement touches one `doc`,
 // so the layout shards by document. With Citus, for example:
@@ -302,13 +313,16 @@ class postgres_storage {
     s.locked->meta = meta;
   }
 
-  /// Effects: stores the checkpoint, replacing one with the same key; returns its new id.
-  std::uint64_t save_checkpoint(const Key& key, std::uint64_t seq, std::string_view blob) {
+  /// Effects: stores the checkpoint at head `key`, a delta over the checkpoint at head *base (a full
+  /// one when nullopt), replacing one with the same key (its base too); returns its new id.
+  std::uint64_t save_checkpoint(const Key& key, std::uint64_t seq, std::string_view blob,
+                                const std::optional<Key>& base = std::nullopt) {
     session& s = require_transaction("save_checkpoint");
     pg::params p;
     p.add_bytes(s.doc);
     add_key(p, key);
     p.add_int8(static_cast<std::int64_t>(seq)).add_bytes(blob);
+    add_optional_key(p, base);
     const pg::result r = s.run(pg::statement::save_checkpoint, p, "save_checkpoint");
     if (r.rows() != 1)
       throw storage_error(std::string(pg::backend_name), "missing_document",
@@ -499,12 +513,14 @@ class postgres_storage {
     return m;
   }
 
+  /// Columns: key (3), id, seq, size_bytes, base key (3, all NULL for a full checkpoint).
   checkpoint_type read_checkpoint(const pg::result& r, int row, std::string_view what) const {
     checkpoint_type cp;
     cp.key = read_key(r, row, 0, what);
     cp.id = static_cast<std::uint64_t>(r.int8(row, 3));
     cp.seq = static_cast<std::uint64_t>(r.int8(row, 4));
     cp.size_bytes = static_cast<std::uint64_t>(r.int8(row, 5));
+    if (!r.is_null(row, 6)) cp.base = read_key(r, row, 6, what);
     return cp;
   }
 

@@ -3,14 +3,15 @@
 // document in one SQLite database — a file, ":memory:", or an SQLite URI (sqlite_options::uri).
 // Needs the treecrdt::sqlite CMake target (SQLite >= 3.24).
 //
-// ─── On-disk format, schema version 1 ──────────────────────────────────────────────────────────
+// ─── On-disk format, schema version 2 ──────────────────────────────────────────────────────────
 // Identification (database header):
 //   PRAGMA application_id = 0x54435244 ("TCRD")     marks the file as treecrdt's
-//   PRAGMA user_version   = 1                       schema version
+//   PRAGMA user_version   = 2                       schema version
 // Opening checks both before writing anything. A brand-new or empty database (no tables, both
-// values 0) is initialized in one transaction. Anything else that is not exactly a treecrdt file
-// of a version this header reads — another program's database, a newer schema, a file that is not
-// SQLite at all — fails with schema_error saying what was found, and the file is left untouched.
+// values 0) is initialized in one transaction. A treecrdt file of version 1 is migrated in place,
+// in one transaction (see "Versions" below). Anything else that is not a treecrdt file of a version
+// this header reads — another program's database, a newer schema, a file that is not SQLite at
+// all — fails with schema_error saying what was found, and the file is left untouched.
 // A treecrdt file is in WAL mode (set before its tables are created, re-asserted at every writable
 // open): readers never block the writer and a commit is one append to the -wal file. Each
 // connection sets PRAGMA synchronous from sqlite_options (FULL by default: commits survive power loss).
@@ -33,12 +34,25 @@
 //                  frontier_lamport, frontier_replica, frontier_counter, op_count)
 //       Exactly one row. A head or frontier key is either all NULL (none) or all set.
 //       op_count is kept by append in the same transaction, so op_count() is O(1).
-//   treecrdt_checkpoints (id INTEGER PRIMARY KEY AUTOINCREMENT, lamport, replica, counter, seq, size, blob)
+//   treecrdt_checkpoints (id INTEGER PRIMARY KEY AUTOINCREMENT, lamport, replica, counter, seq, size,
+//                         base_lamport, base_replica, base_counter, blob)
 //       UNIQUE (lamport, replica, counter): one checkpoint per head key; saving again replaces it
-//       under a new id (AUTOINCREMENT never reuses ids, so a stale id cannot name a newer blob).
+//       (base included) under a new id (AUTOINCREMENT never reuses ids, so a stale id cannot name a
+//       newer blob). The base key, encoded like the head key, names the checkpoint this one is a
+//       delta over; all three NULL (a CHECK enforces all or none) means a full checkpoint. The
+//       storage only records the link: the document builds, verifies and prunes chains.
 //       `blob` is opaque here (the document checksums it); `size` = its length. blob is the last
 //       column so listing checkpoints does not read their overflow pages.
-// A future schema version will raise user_version; this header refuses anything above 1.
+//
+// Versions (sqlite/schema.hpp):
+//   1  the first layout: treecrdt_checkpoints without the base columns.
+//   2  base_lamport, base_replica, base_counter added (incremental checkpoints).
+// A writable open of a version 1 file migrates it in one transaction: the checkpoints table is
+// rebuilt with the base columns before `blob` (ids and the AUTOINCREMENT high-water mark kept),
+// every existing checkpoint becomes a full one, user_version becomes 2. If any step fails the
+// transaction rolls back, the file stays at version 1 and open() throws sqlite_error naming the
+// step. A read-only open of a version 1 file throws schema_error (migration needs write access).
+// A future schema version will raise user_version; this header refuses anything above 2.
 // ──────────────────────────────────────────────────────────────────────────────────────────────
 //
 // Semantics are those of the Storage concept (storage_concepts.hpp). Every write must happen inside
@@ -255,14 +269,17 @@ class sqlite_storage {
     u.run();
   }
 
-  /// Stores a checkpoint, replacing one with the same key; returns its new id.
-  std::uint64_t save_checkpoint(const Key& key, std::uint64_t seq, std::string_view blob) {
+  /// Stores a checkpoint at head `key`, a delta over the checkpoint at head *base (a full one when
+  /// nullopt), replacing one with the same key (its base too); returns its new id.
+  std::uint64_t save_checkpoint(const Key& key, std::uint64_t seq, std::string_view blob,
+                                const std::optional<Key>& base = std::nullopt) {
     require_transaction("save_checkpoint");
     auto u = s_->st.save_checkpoint.use();
     bind_key(u, 1, key);
     u.bind(4, to_count(seq, "checkpoint seq"));
     u.bind(5, static_cast<std::int64_t>(blob.size()));
-    u.bind_blob(6, blob);
+    bind_optional_key(u, 6, base);
+    u.bind_blob(9, blob);
     u.run();
     return static_cast<std::uint64_t>(s_->conn.last_insert_rowid());
   }
@@ -367,24 +384,28 @@ class sqlite_storage {
                      "WHERE id = 1",
                      "store_meta"),
           save_checkpoint(c,
-                          "INSERT OR REPLACE INTO treecrdt_checkpoints (lamport, replica, counter, seq, size, blob) "
-                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                          "INSERT OR REPLACE INTO treecrdt_checkpoints (lamport, replica, counter, seq, size, "
+                          "base_lamport, base_replica, base_counter, blob) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                           "save_checkpoint"),
           latest_checkpoint(c,
-                            "SELECT id, lamport, replica, counter, seq, size FROM treecrdt_checkpoints "
+                            "SELECT id, lamport, replica, counter, seq, size, base_lamport, base_replica, base_counter "
+                            "FROM treecrdt_checkpoints "
                             "ORDER BY lamport DESC, replica DESC, counter DESC LIMIT 1",
                             "latest_checkpoint_before"),
-          latest_checkpoint_before(c,
-                                   "SELECT id, lamport, replica, counter, seq, size FROM treecrdt_checkpoints "
-                                   "WHERE (lamport, replica, counter) < (?1, ?2, ?3) "
-                                   "ORDER BY lamport DESC, replica DESC, counter DESC LIMIT 1",
-                                   "latest_checkpoint_before"),
+          latest_checkpoint_before(
+              c,
+              "SELECT id, lamport, replica, counter, seq, size, base_lamport, base_replica, base_counter "
+              "FROM treecrdt_checkpoints "
+              "WHERE (lamport, replica, counter) < (?1, ?2, ?3) "
+              "ORDER BY lamport DESC, replica DESC, counter DESC LIMIT 1",
+              "latest_checkpoint_before"),
           load_checkpoint(c, "SELECT blob FROM treecrdt_checkpoints WHERE id = ?1", "load_checkpoint"),
           drop_checkpoints_from(c, "DELETE FROM treecrdt_checkpoints WHERE (lamport, replica, counter) >= (?1, ?2, ?3)",
                                 "drop_checkpoints_from"),
           drop_checkpoint(c, "DELETE FROM treecrdt_checkpoints WHERE id = ?1", "drop_checkpoint"),
           list_checkpoints(c,
-                           "SELECT id, lamport, replica, counter, seq, size FROM treecrdt_checkpoints "
+                           "SELECT id, lamport, replica, counter, seq, size, base_lamport, base_replica, base_counter "
+                           "FROM treecrdt_checkpoints "
                            "ORDER BY lamport, replica, counter",
                            "list_checkpoints"),
           storage_bytes(c, "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
@@ -463,11 +484,13 @@ class sqlite_storage {
     }
   }
 
+  // Columns: id, key (3), seq, size, base key (3).
   static checkpoint_type read_checkpoint_info(const sqlite::statement_use& u) {
     checkpoint_type info;
     info.id = static_cast<std::uint64_t>(u.column_int64(0));
     try {
       info.key = read_key(u, 1);
+      info.base = read_optional_key(u, 6, "base");
     } catch (const detail::decode_failure& e) {
       throw storage_error("sqlite", "corrupt_row",
                           "checkpoint " + std::to_string(info.id) + " has an unreadable key: " + e.what(), false);

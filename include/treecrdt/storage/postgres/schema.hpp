@@ -1,7 +1,8 @@
 #pragma once
-// The PostgreSQL schema (documented in ../postgres.hpp) and its idempotent creation. Creation runs in
-// one transaction under a database-wide advisory lock, so processes opening a fresh database at the
-// same moment neither race on CREATE TABLE nor see half a schema.
+// The PostgreSQL schema (documented in ../postgres.hpp), its idempotent creation and the in-place
+// migration of an older layout. Both run in one transaction under a database-wide advisory lock, so
+// processes opening a database at the same moment neither race on CREATE/ALTER TABLE nor see half a
+// schema.
 #include <array>
 #include <cstdint>
 #include <string>
@@ -13,7 +14,11 @@
 namespace treecrdt::pg {
 
 /// Version of the table layout below. A database written by a newer library is refused.
-inline constexpr std::int32_t schema_version = 1;
+///   1: the first layout.
+///   2: treecrdt_checkpoints gains base_lamport, base_replica, base_counter (incremental checkpoints).
+inline constexpr std::int32_t schema_version = 2;
+/// The oldest version ensure_schema migrates in place.
+inline constexpr std::int32_t oldest_migratable_version = 1;
 
 /// Arbitrary constant identifying "treecrdt schema setup" among advisory locks.
 inline constexpr const char* schema_lock_sql = "SELECT pg_advisory_xact_lock(7310593858810291521)";
@@ -45,6 +50,8 @@ inline constexpr std::array<const char*, 5> create_tables_sql = {
     " CHECK ((head_lamport IS NULL) = (head_replica IS NULL) AND (head_replica IS NULL) = (head_counter IS NULL)),"
     " CHECK ((frontier_lamport IS NULL) = (frontier_replica IS NULL)"
     "        AND (frontier_replica IS NULL) = (frontier_counter IS NULL)))",
+    // The base columns come last, where the 1 -> 2 migration's ADD COLUMN puts them, so a migrated
+    // database and a new one have the same layout (blob is TOASTed, so its position costs nothing).
     "CREATE TABLE IF NOT EXISTS treecrdt_checkpoints ("
     " doc bytea NOT NULL,"
     " id bigint NOT NULL,"
@@ -52,17 +59,50 @@ inline constexpr std::array<const char*, 5> create_tables_sql = {
     " seq bigint NOT NULL,"
     " size_bytes bigint NOT NULL,"
     " blob bytea NOT NULL,"
+    " base_lamport bigint, base_replica bytea, base_counter bigint,"
     " PRIMARY KEY (doc, id),"
-    " UNIQUE (doc, lamport, replica, counter))",
-    "INSERT INTO treecrdt_schema (component, version) VALUES ('treecrdt', 1)",
+    " UNIQUE (doc, lamport, replica, counter),"
+    " CONSTRAINT treecrdt_checkpoints_base_check CHECK ((base_lamport IS NULL) = (base_replica IS NULL)"
+    "   AND (base_replica IS NULL) = (base_counter IS NULL)))",
+    "INSERT INTO treecrdt_schema (component, version) VALUES ('treecrdt', 2)",
 };
-static_assert(schema_version == 1, "create_tables_sql writes version 1: update it with the layout");
+static_assert(schema_version == 2, "create_tables_sql writes version 2: update it with the layout");
+
+/// One step of the in-place upgrade: the statements that turn a version `from` layout into a
+/// version `from + 1` one, the version row's update included. They run in ensure_schema's
+/// transaction, after the advisory lock.
+struct migration_step {
+  std::int32_t from;
+  std::array<const char*, 2> sql;
+};
+
+/// 1 -> 2: the nullable base key of incremental checkpoints. Adding nullable columns without a
+/// default only changes the catalog (no table rewrite), and every existing row of every document
+/// reads as base NULL: a full checkpoint. The CHECK scans the table once (blobs are not detoasted).
+inline constexpr migration_step migrate_1_to_2 = {
+    1,
+    {
+        "ALTER TABLE treecrdt_checkpoints"
+        " ADD COLUMN base_lamport bigint, ADD COLUMN base_replica bytea, ADD COLUMN base_counter bigint,"
+        " ADD CONSTRAINT treecrdt_checkpoints_base_check CHECK ((base_lamport IS NULL) = (base_replica IS NULL)"
+        "   AND (base_replica IS NULL) = (base_counter IS NULL))",
+        "UPDATE treecrdt_schema SET version = 2 WHERE component = 'treecrdt' AND version = 1",
+    }};
+
+/// Every step, oldest first; the last one ends at schema_version.
+inline constexpr std::array<migration_step, 1> migration_steps = {migrate_1_to_2};
+static_assert(migration_steps.front().from == oldest_migratable_version &&
+                  migration_steps.back().from + 1 == schema_version,
+              "the migration steps must lead from oldest_migratable_version to schema_version");
 
 namespace detail {
 [[nodiscard]] inline schema_error version_mismatch(std::int32_t found) {
   return schema_error("postgres: the database has treecrdt schema version " + std::to_string(found) +
                       " (table treecrdt_schema) but this library reads version " + std::to_string(schema_version) +
                       (found > schema_version ? "; upgrade the library" : "; no migration from it exists"));
+}
+[[nodiscard]] inline bool migratable(std::int32_t found) noexcept {
+  return found >= oldest_migratable_version && found < schema_version;
 }
 [[nodiscard]] inline std::int32_t read_version(const result& r) {
   try {
@@ -73,17 +113,21 @@ namespace detail {
 }
 }  // namespace detail
 
-/// Creates the tables if missing and checks the stored version. The common case (schema present,
-/// current version) costs one statement; only a missing schema takes the lock and creates it.
-/// Throws: schema_error if the database holds another layout version; storage_error on failures.
+/// Creates the tables if missing, migrates an older layout in place and checks the stored version.
+/// The common case (schema present, current version) costs one statement; only a missing or older
+/// schema takes the lock, then creates or migrates it in the same transaction: every document's
+/// rows are kept, and a failure leaves the database exactly as it was.
+/// Throws: schema_error if the database holds a newer (or unknown older) layout version;
+///   storage_error on failures, for a failed migration step with "schema migration from version N
+///   to N+1" in its message (the transaction is then rolled back).
 inline void ensure_schema(connection& conn) {
   constexpr std::string_view what = "schema setup";
   try {
     const result version = conn.exec(what, read_version_sql);
     if (version.rows() == 1) {
       const std::int32_t found = detail::read_version(version);
-      if (found != schema_version) throw detail::version_mismatch(found);
-      return;
+      if (found == schema_version) return;
+      if (!detail::migratable(found)) throw detail::version_mismatch(found);
     }
   } catch (const storage_error& e) {
     if (e.code() != "42P01") throw;  // undefined_table: a fresh database, created below
@@ -96,8 +140,15 @@ inline void ensure_schema(connection& conn) {
     if (version.rows() == 0) {
       for (const char* sql : create_tables_sql) (void)conn.exec(what, sql);
     } else {
+      // Read again under the lock: another process may have migrated the database meanwhile.
       const std::int32_t found = detail::read_version(version);
-      if (found != schema_version) throw detail::version_mismatch(found);
+      if (found != schema_version && !detail::migratable(found)) throw detail::version_mismatch(found);
+      for (const migration_step& step : migration_steps) {
+        if (step.from < found) continue;
+        const std::string step_what = "schema migration from version " + std::to_string(step.from) + " to " +
+                                      std::to_string(step.from + 1) + " (rolled back: the database is unchanged)";
+        for (const char* sql : step.sql) (void)conn.exec(step_what, sql);
+      }
     }
     (void)conn.exec(what, "COMMIT");
   } catch (...) {

@@ -42,7 +42,7 @@ inline constexpr int scan_fetch_rows = 1000;
 struct statement_text {
   const char* name;
   const char* sql;
-  std::array<type_oid, 8> types;  // of $1, $2, ...; unused slots stay 0 (no type has OID 0)
+  std::array<type_oid, 9> types;  // of $1, $2, ...; unused slots stay 0 (no type has OID 0)
   [[nodiscard]] constexpr std::span<const type_oid> parameter_types() const noexcept {
     std::size_t n = 0;
     while (n < types.size() && types[n] != 0) ++n;
@@ -116,23 +116,30 @@ inline constexpr std::array<statement_text, statement_count> statements = {{
      " frontier_lamport = $6, frontier_replica = $7, frontier_counter = $8 WHERE doc = $1",
      {bytea_oid, int8_oid, bytea_oid, int8_oid, int8_oid, int8_oid, bytea_oid, int8_oid}},
     // Ids come from a per-document counter in the (already locked) meta row; a checkpoint at an
-    // existing key is replaced and gets a new id.
+    // existing key is replaced (its base too) and gets a new id. $7..$9: the base key, all NULL for
+    // a full checkpoint.
     {"treecrdt_save_checkpoint",
      "WITH next AS ("
      "  UPDATE treecrdt_meta SET next_checkpoint_id = next_checkpoint_id + 1 WHERE doc = $1"
      "  RETURNING next_checkpoint_id - 1 AS id)"
-     " INSERT INTO treecrdt_checkpoints (doc, id, lamport, replica, counter, seq, size_bytes, blob)"
-     " SELECT $1, next.id, $2, $3, $4, $5, octet_length($6), $6 FROM next"
+     " INSERT INTO treecrdt_checkpoints"
+     "  (doc, id, lamport, replica, counter, seq, size_bytes, blob, base_lamport, base_replica, base_counter)"
+     " SELECT $1, next.id, $2, $3, $4, $5, octet_length($6), $6, $7, $8, $9 FROM next"
      " ON CONFLICT (doc, lamport, replica, counter) DO UPDATE"
-     "  SET id = EXCLUDED.id, seq = EXCLUDED.seq, size_bytes = EXCLUDED.size_bytes, blob = EXCLUDED.blob"
+     "  SET id = EXCLUDED.id, seq = EXCLUDED.seq, size_bytes = EXCLUDED.size_bytes, blob = EXCLUDED.blob,"
+     "   base_lamport = EXCLUDED.base_lamport, base_replica = EXCLUDED.base_replica,"
+     "   base_counter = EXCLUDED.base_counter"
      " RETURNING id",
-     {bytea_oid, int8_oid, bytea_oid, int8_oid, int8_oid, bytea_oid}},
+     {bytea_oid, int8_oid, bytea_oid, int8_oid, int8_oid, bytea_oid, int8_oid, bytea_oid, int8_oid}},
+    // Checkpoint rows: lamport, replica, counter, id, seq, size_bytes, base key (3; NULL: full).
     {"treecrdt_latest_checkpoint",
-     "SELECT lamport, replica, counter, id, seq, size_bytes FROM treecrdt_checkpoints WHERE doc = $1"
+     "SELECT lamport, replica, counter, id, seq, size_bytes, base_lamport, base_replica, base_counter"
+     " FROM treecrdt_checkpoints WHERE doc = $1"
      " ORDER BY lamport DESC, replica DESC, counter DESC LIMIT 1",
      {bytea_oid}},
     {"treecrdt_latest_checkpoint_before",
-     "SELECT lamport, replica, counter, id, seq, size_bytes FROM treecrdt_checkpoints"
+     "SELECT lamport, replica, counter, id, seq, size_bytes, base_lamport, base_replica, base_counter"
+     " FROM treecrdt_checkpoints"
      " WHERE doc = $1 AND (lamport, replica, counter) < ($2, $3, $4)"
      " ORDER BY lamport DESC, replica DESC, counter DESC LIMIT 1",
      {bytea_oid, int8_oid, bytea_oid, int8_oid}},
@@ -144,7 +151,8 @@ inline constexpr std::array<statement_text, statement_count> statements = {{
      {bytea_oid, int8_oid, bytea_oid, int8_oid}},
     {"treecrdt_drop_checkpoint", "DELETE FROM treecrdt_checkpoints WHERE doc = $1 AND id = $2", {bytea_oid, int8_oid}},
     {"treecrdt_list_checkpoints",
-     "SELECT lamport, replica, counter, id, seq, size_bytes FROM treecrdt_checkpoints WHERE doc = $1"
+     "SELECT lamport, replica, counter, id, seq, size_bytes, base_lamport, base_replica, base_counter"
+     " FROM treecrdt_checkpoints WHERE doc = $1"
      " ORDER BY lamport, replica, counter",
      {bytea_oid}},
 }};

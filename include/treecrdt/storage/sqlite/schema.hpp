@@ -1,11 +1,12 @@
 #pragma once
 // The on-disk format of sqlite_storage (documented in full at the top of storage/sqlite.hpp):
 // the application id and schema version written in the file header, the order-preserving integer
-// encoding, the DDL, and the check run at open that refuses foreign or newer files without
-// touching them.
+// encoding, the DDL, the migration of files written by an older version, and the check run at open
+// that refuses foreign or newer files without touching them.
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -22,7 +23,11 @@ namespace treecrdt::sqlite {
 /// PRAGMA application_id of every treecrdt database: the ASCII bytes "TCRD".
 inline constexpr std::int32_t application_id = 0x54435244;
 /// PRAGMA user_version: the schema version this header reads and writes.
-inline constexpr std::int32_t schema_version = 1;
+///   1: the first layout.
+///   2: treecrdt_checkpoints gains base_lamport, base_replica, base_counter (incremental checkpoints).
+inline constexpr std::int32_t schema_version = 2;
+/// The oldest version open() migrates in place; older (0) is an incomplete file, refused.
+inline constexpr std::int32_t oldest_migratable_version = 1;
 
 /// SQLite integers are signed 64-bit; lamports and counters are unsigned. Flipping the top bit maps
 /// 0 → INT64_MIN and 2^64-1 → INT64_MAX, so SQL comparisons and ORDER BY follow unsigned order.
@@ -61,13 +66,60 @@ CREATE TABLE treecrdt_checkpoints (
   counter INTEGER NOT NULL,
   seq INTEGER NOT NULL,
   size INTEGER NOT NULL,
+  base_lamport INTEGER,
+  base_replica BLOB,
+  base_counter INTEGER,
   blob BLOB NOT NULL,
-  UNIQUE (lamport, replica, counter)
+  UNIQUE (lamport, replica, counter),
+  CHECK ((base_lamport IS NULL) = (base_replica IS NULL) AND (base_replica IS NULL) = (base_counter IS NULL))
 );
 PRAGMA application_id = 1413698116;
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
 )sql";
-static_assert(application_id == 1413698116 && schema_version == 1, "keep schema_ddl's PRAGMAs in sync");
+static_assert(application_id == 1413698116 && schema_version == 2, "keep schema_ddl's PRAGMAs in sync");
+
+/// One step of the in-place upgrade: the DDL that turns a version `from` file into a version
+/// `from + 1` one, run inside the open transaction together with the user_version bump.
+struct migration_step {
+  std::int32_t from;
+  const char* ddl;
+};
+
+/// 1 -> 2: treecrdt_checkpoints gets the nullable base key; every existing checkpoint becomes a full
+/// one (base NULL). ALTER TABLE ADD COLUMN would append the columns after `blob`, so reading them
+/// would walk every blob's overflow pages; the table is rebuilt instead (SQLite's documented
+/// create-copy-drop-rename procedure) so that a migrated file has exactly the layout of a new one.
+/// Ids are copied, and the AUTOINCREMENT high-water mark too, so no dropped id is ever reused.
+inline constexpr const char* migrate_1_to_2_ddl = R"sql(
+CREATE TABLE treecrdt_checkpoints_v2 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  lamport INTEGER NOT NULL,
+  replica BLOB NOT NULL,
+  counter INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  base_lamport INTEGER,
+  base_replica BLOB,
+  base_counter INTEGER,
+  blob BLOB NOT NULL,
+  UNIQUE (lamport, replica, counter),
+  CHECK ((base_lamport IS NULL) = (base_replica IS NULL) AND (base_replica IS NULL) = (base_counter IS NULL))
+);
+INSERT INTO treecrdt_checkpoints_v2 (id, lamport, replica, counter, seq, size, blob)
+  SELECT id, lamport, replica, counter, seq, size, blob FROM treecrdt_checkpoints ORDER BY id;
+DELETE FROM sqlite_sequence WHERE name = 'treecrdt_checkpoints_v2';
+INSERT INTO sqlite_sequence (name, seq)
+  SELECT 'treecrdt_checkpoints_v2', seq FROM sqlite_sequence WHERE name = 'treecrdt_checkpoints';
+DROP TABLE treecrdt_checkpoints;
+ALTER TABLE treecrdt_checkpoints_v2 RENAME TO treecrdt_checkpoints;
+PRAGMA user_version = 2;
+)sql";
+
+/// Every step, oldest first; the last one ends at schema_version.
+inline constexpr migration_step migration_steps[] = {{1, migrate_1_to_2_ddl}};
+static_assert(migration_steps[0].from == oldest_migratable_version &&
+                  migration_steps[std::size(migration_steps) - 1].from + 1 == schema_version,
+              "the migration steps must lead from oldest_migratable_version to schema_version");
 
 inline const std::vector<std::string>& required_tables() {
   static const std::vector<std::string> names{"treecrdt_checkpoints", "treecrdt_meta", "treecrdt_ops"};
@@ -125,7 +177,8 @@ struct schema_probe {
   return p;
 }
 
-/// Throws schema_error unless `p` is a complete treecrdt database of a version this header reads.
+/// Throws schema_error unless `p` is a complete treecrdt database of a version this header reads
+/// (schema_version) or migrates (oldest_migratable_version up to schema_version).
 inline void require_treecrdt_schema(const schema_probe& p, const std::string& path) {
   if (p.application_id != application_id)
     throw schema_error(path + " is not a treecrdt database (found " + p.describe() +
@@ -135,13 +188,37 @@ inline void require_treecrdt_schema(const schema_probe& p, const std::string& pa
     throw schema_error(path + " has treecrdt schema version " + std::to_string(p.user_version) +
                        ", newer than the version this library supports (" + std::to_string(schema_version) +
                        "); open it with a newer treecrdt");
-  if (p.user_version < schema_version)
+  if (p.user_version < oldest_migratable_version)
     throw schema_error(path + " has the treecrdt application_id but schema version " + std::to_string(p.user_version) +
                        " (found " + p.describe() + "); the file is incomplete or damaged");
   for (const auto& t : required_tables())
     if (!p.has(t))
-      throw schema_error(path + " is a treecrdt schema version " + std::to_string(schema_version) +
+      throw schema_error(path + " is a treecrdt schema version " + std::to_string(p.user_version) +
                          " database without table " + t + " (found " + p.describe() + ")");
+}
+
+/// Upgrades a treecrdt file of an older version (checked by require_treecrdt_schema) to
+/// schema_version in place: every step and the user_version bump run in one write transaction, so
+/// the file is either fully migrated or, when any step fails, left exactly as it was.
+/// Throws: schema_error when the handle cannot write (the file is then untouched); sqlite_error
+///   naming the path and the step when a step fails (rolled back), or SQLITE_BUSY (retryable) when
+///   another connection holds the write lock longer than the busy timeout.
+inline void migrate_schema(connection& conn, const std::string& path, std::int32_t found) {
+  if (conn.read_only())
+    throw schema_error(path + " has treecrdt schema version " + std::to_string(found) + "; this library uses version " +
+                       std::to_string(schema_version) +
+                       " and migrates older files in place, which needs write access: open it once without read_only");
+  transaction_statements st(conn);
+  transaction tx(st);
+  // Look again under the write lock: another process may have migrated the file meanwhile.
+  const schema_probe p = probe_schema(conn);
+  require_treecrdt_schema(p, path);
+  for (const migration_step& step : migration_steps) {
+    if (step.from < p.user_version) continue;
+    conn.exec(step.ddl, "migrating " + path + " from treecrdt schema version " + std::to_string(step.from) + " to " +
+                            std::to_string(step.from + 1) + " (rolled back: the file is unchanged)");
+  }
+  tx.commit();
 }
 
 /// WAL mode: readers never block the writer, and a commit is one append to the log file.
@@ -162,11 +239,12 @@ void refuse_non_databases(const std::string& path, Steps&& open_steps) {
   }
 }
 
-/// Checks the file at open and initializes it when it is a brand-new, empty database, then makes
-/// sure it is in WAL mode.
+/// Checks the file at open, initializes it when it is a brand-new, empty database and migrates it
+/// when it is treecrdt's of an older version, then makes sure it is in WAL mode.
 /// Effects: nothing is written unless the database is empty or treecrdt's own; a foreign or newer
 ///   file is left as is.
-/// Throws: schema_error (foreign, newer or damaged file), sqlite_error (I/O, locks, SQLITE_NOTADB).
+/// Throws: schema_error (foreign, newer or damaged file; an older one opened read-only),
+///   sqlite_error (I/O, locks, SQLITE_NOTADB, a failed migration step).
 inline void open_schema(connection& conn, const std::string& path) {
   schema_probe p = probe_schema(conn);
   if (p.empty_database()) {
@@ -182,6 +260,7 @@ inline void open_schema(connection& conn, const std::string& path) {
     }
   }
   require_treecrdt_schema(p, path);
+  if (p.user_version < schema_version) migrate_schema(conn, path, static_cast<std::int32_t>(p.user_version));
   enable_wal(conn);
 }
 
