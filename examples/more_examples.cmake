@@ -29,11 +29,12 @@ add_test(NAME example_outline_editor COMMAND treecrdt_outline_editor)
 set_tests_properties(example_outline_editor PROPERTIES PASS_REGULAR_EXPRESSION
   "converged: yes\ncycle resolved: Packing is under Summer trip, Route under Packing\nIdeas kept: yes.*\ntent deleted: yes\ntitle: Summer trip")
 
-# One transaction per edit, a checkpoint per 16 ops, a reopen that loads one checkpoint and scans
+# One transaction per edit, a checkpoint per 16 ops, a reopen that loads one chain (a full checkpoint
+# and two deltas) and scans
 # 4 ops, and a late op caught up from the checkpoint before it (not from the start).
 add_test(NAME example_custom_storage COMMAND treecrdt_custom_storage)
 set_tests_properties(example_custom_storage PROPERTIES PASS_REGULAR_EXPRESSION
-  "100 local edits: 101 transactions, 100 batches, 1 scans reading 0 ops, checkpoints 6 saved.*reopened \\(restore \\+ replay the suffix\\): 1 transactions, 0 batches, 1 scans reading 4 ops, checkpoints 0 saved / 1 loaded.*late op caught up from the checkpoint at seq 32, replaying 69 of 101 ops\nfirst item: from the watch \\(replica 9\\)")
+  "100 local edits: 101 transactions, 100 batches, 1 scans reading 0 ops, checkpoints 6 saved.*reopened \\(restore \\+ replay the suffix\\): 1 transactions, 0 batches, 1 scans reading 4 ops, checkpoints 0 saved / 3 loaded.*late op caught up from the checkpoint at seq 32, replaying 69 of 101 ops\nfirst item: from the watch \\(replica 9\\)")
 
 if(TARGET treecrdt_sqlite_app)
   # Reopening restores the newest checkpoint (192 of 200 ops); the late op restores the one at 64.

@@ -261,7 +261,8 @@ class progress_bar {
             << "cadence: " << (cadence ? *cadence : default_cadence) << (cadence ? "" : " (default)") << '\n'
             << "checkpoints: " << checkpoints.size() << '\n';
   for (const auto& cp : checkpoints)
-    std::cout << "  seq " << cp.seq << " at " << treecrdt::describe_key(cp.key) << ", " << cp.size_bytes << " bytes\n";
+    std::cout << "  seq " << cp.seq << " at " << treecrdt::describe_key(cp.key) << ", " << cp.size_bytes << " bytes, "
+              << (cp.base ? "delta over " + treecrdt::describe_key(*cp.base) : std::string("full")) << "\n";
   std::cout << "storage: " << storage.storage_bytes() << " bytes\n";
   finish_output();
   return exit_ok;

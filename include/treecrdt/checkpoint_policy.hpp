@@ -1,63 +1,107 @@
 #pragma once
 // When checkpoints are taken (cadence) and which are kept (retention), SPEC §8.
-// Both are pure functions of op positions (`seq`, the number of ops with key ≤ the checkpoint's
-// head), so the set of checkpoints never depends on how ops were split into batches.
+//
+// Cadence is a pure function of op positions (`seq`, the number of ops with key ≤ a checkpoint's
+// head). An append writes at most one checkpoint: at the newest position its run passes where the
+// cadence asks for one (SPEC §8 lets catch-up skip the others), so the head is never more than one
+// interval ahead of the newest checkpoint.
+//
+// Checkpoints form chains: a full one, then deltas each over the one before (checkpoint_chain.hpp).
+// Retention sees every stored checkpoint and says which to keep; the document then also keeps
+// every link a kept delta needs, and the current chain, so a kept checkpoint is always restorable.
 #include <bit>
 #include <concepts>
 #include <cstdint>
+#include <span>
+#include <vector>
 
 namespace treecrdt {
 
-/// Requires: `should_checkpoint(seq)` — take a checkpoint right after the op at position seq (≥ 1).
+/// Requires: `should_checkpoint(seq)` — a checkpoint is due right after the op at position seq (≥ 1).
 template <class C>
 concept CadencePolicy = requires(const C& c, std::uint64_t seq) {
   { c.should_checkpoint(seq) } -> std::convertible_to<bool>;
 };
 
-/// Default cadence: a checkpoint at every multiple of `interval` materialized ops.
+/// Default cadence: a checkpoint at every multiple of `interval` materialized ops. With delta
+/// checkpoints a checkpoint costs what changed since the previous one, so the interval trades
+/// per-checkpoint overhead (a storage row, a header) against replay after a restart.
 struct every_n_ops {
   std::uint64_t interval = 64;
   [[nodiscard]] constexpr bool should_checkpoint(std::uint64_t seq) const noexcept {
     return interval != 0 && seq % interval == 0;
   }
+  /// The newest due position in (from, to], 0 if none (optional member: saves a scan).
+  [[nodiscard]] constexpr std::uint64_t last_due(std::uint64_t from, std::uint64_t to) const noexcept {
+    if (interval == 0) return 0;
+    const std::uint64_t s = to / interval * interval;
+    return s > from ? s : 0;
+  }
 };
 
-/// No checkpoints: every catch-up replays from the start.
+/// No checkpoints: every catch-up that cannot rewind replays from the start.
 struct never_checkpoint {
   [[nodiscard]] constexpr bool should_checkpoint(std::uint64_t) const noexcept { return false; }
+  [[nodiscard]] constexpr std::uint64_t last_due(std::uint64_t, std::uint64_t) const noexcept { return 0; }
 };
 
-/// Requires: `keeps(seq, head_seq)` — keep a checkpoint at position seq when the head is at
-/// head_seq. Must be monotone: once false for some head_seq, false for every larger one (a pruned
-/// checkpoint is never wanted back), which also lets catch-up skip writing checkpoints that would
-/// be pruned at once.
+/// What retention sees of one stored checkpoint.
+struct checkpoint_summary {
+  std::uint64_t seq = 0;
+  bool full = true;  // false: a delta over the checkpoint before it in its chain
+  std::uint64_t size_bytes = 0;
+};
+
+/// Requires: `select(checkpoints, head_seq)` — given every stored checkpoint in ascending seq order
+/// and the head position, returns one flag per checkpoint: true to keep it. The document keeps, in
+/// addition, every ancestor of a kept delta and the chain new deltas are written onto.
 template <class R>
-concept RetentionPolicy = requires(const R& r, std::uint64_t seq, std::uint64_t head_seq) {
-  { r.keeps(seq, head_seq) } -> std::convertible_to<bool>;
+concept RetentionPolicy = requires(const R& r, std::span<const checkpoint_summary> cps, std::uint64_t head_seq) {
+  { r.select(cps, head_seq) } -> std::same_as<std::vector<bool>>;
 };
 
-/// Default retention: every checkpoint among the newest `keep_recent * granularity` ops, and
-/// older ones exponentially thinned: at age a ≥ keep_recent·g, keep positions that are multiples of
-/// g·2^j with 2^j ≤ a / (keep_recent·g). That keeps about keep_recent checkpoints per doubling of
-/// age — O(keep_recent · log(history)) in all, so storage is O(document × log history) — and the
-/// nearest kept checkpoint before a late op k ops behind the head is at most about
-/// max(g, k / (keep_recent − 1)) further back. Set `granularity` to the cadence interval.
+/// Default retention: the newest chain whole (so a restart restores the newest checkpoint and a late
+/// op just behind the head finds one within an interval), the `keep_recent` newest older full
+/// checkpoints, and older full ones thinned exponentially: for every j ≥ 0, the newest full
+/// checkpoint at least granularity·keep_recent·2^j ops behind the head. A late op k ops behind the
+/// head beyond the rewind journal thus finds a checkpoint at most about k further back, and storage
+/// holds O(keep_recent + log(history)) snapshots of the tree: O(tree · log history), never quadratic.
 struct exponential_retention {
   std::uint64_t keep_recent = 2;
   std::uint64_t granularity = 64;
-  [[nodiscard]] constexpr bool keeps(std::uint64_t seq, std::uint64_t head_seq) const noexcept {
-    const std::uint64_t g = granularity == 0 ? 1 : granularity;
-    const std::uint64_t unit = (keep_recent == 0 ? 1 : keep_recent) * g;
-    if (seq >= head_seq || head_seq - seq < unit) return true;
-    const std::uint64_t level = std::bit_width((head_seq - seq) / unit) - 1;  // floor(log2(age/unit))
-    if (level >= 63) return false;
-    return (seq / g) % (std::uint64_t{1} << level) == 0;
+  [[nodiscard]] std::vector<bool> select(std::span<const checkpoint_summary> cps, std::uint64_t head_seq) const {
+    std::vector<bool> keep(cps.size(), false);
+    std::size_t newest_full = cps.size();
+    for (std::size_t i = cps.size(); i-- > 0;)
+      if (cps[i].full) {
+        newest_full = i;
+        break;
+      }
+    if (newest_full == cps.size()) return keep;  // only orphaned deltas: nothing restorable
+    for (std::size_t i = newest_full; i < cps.size(); ++i) keep[i] = true;
+    std::uint64_t recent = 0;
+    const std::uint64_t unit = (keep_recent == 0 ? 1 : keep_recent) * (granularity == 0 ? 1 : granularity);
+    std::uint64_t level_age = unit;  // next age threshold to fill, doubling
+    for (std::size_t i = newest_full; i-- > 0;) {
+      if (!cps[i].full) continue;
+      const std::uint64_t age = head_seq > cps[i].seq ? head_seq - cps[i].seq : 0;
+      if (recent < keep_recent) {
+        keep[i] = true;
+        ++recent;
+      } else if (age >= level_age) {
+        keep[i] = true;  // the newest full checkpoint at least level_age behind
+      }
+      while (age >= level_age && level_age <= (std::uint64_t{1} << 62)) level_age *= 2;
+    }
+    return keep;
   }
 };
 
 /// Keeps every checkpoint (storage grows linearly with history; for tests and small logs).
 struct keep_all_checkpoints {
-  [[nodiscard]] constexpr bool keeps(std::uint64_t, std::uint64_t) const noexcept { return true; }
+  [[nodiscard]] std::vector<bool> select(std::span<const checkpoint_summary> cps, std::uint64_t) const {
+    return std::vector<bool>(cps.size(), true);
+  }
 };
 
 using default_cadence = every_n_ops;

@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "catch_up.hpp"
+#include "catch_up_options.hpp"
+#include "checkpoint_chain.hpp"
 #include "checkpoint_policy.hpp"
 #include "errors.hpp"
 #include "fold.hpp"
@@ -67,12 +69,14 @@ class document {
   using store_type = Store;
   using stats_type = materialization_stats<Key>;
 
-  /// Opens the document over `storage` as replica `local`: restores the latest valid checkpoint,
-  /// replays the log after it and resumes the clock. Throws storage errors; nothing is lost on throw.
-  /// Complexity: O(ops after the latest checkpoint + snapshot size).
-  document(StoragePolicy storage, replica_type local, Cadence cadence = {}, Retention retention = {})
+  /// Opens the document over `storage` as replica `local`: restores the latest valid checkpoint
+  /// chain, replays the log after it and resumes the clock. `options` bound the rewind journal and
+  /// may force a catch-up path. Throws storage errors; nothing is lost on throw.
+  /// Complexity: O(ops after the latest checkpoint + its chain's size).
+  document(StoragePolicy storage, replica_type local, Cadence cadence = {}, Retention retention = {},
+           catch_up_options options = {})
       : storage_(std::move(storage)), local_(std::move(local)), cadence_(std::move(cadence)),
-        retention_(std::move(retention)) {
+        retention_(std::move(retention)), options_(options) {
     reload();
   }
 
@@ -93,7 +97,7 @@ class document {
   void catch_up() {
     if (!frontier_) return;
     transact([&](auto& ctx) {
-      treecrdt::catch_up(ctx, frontier_);
+      treecrdt::catch_up(ctx, frontier_, true);
       frontier_.reset();
     });
   }
@@ -113,12 +117,14 @@ class document {
     bytes k = new_parent == trash_node ? bytes{} : order_key_for(new_parent, node, pos, key);
     return commit_local(make_move(std::move(key), node, new_parent, std::move(k)));
   }
-  /// Deletes `node` with known_state = S(node) as this replica sees it (SPEC §7): edits this
-  /// replica has not seen keep the node alive.
+  /// Deletes `node` with the known_state the store gives for it (SPEC §7; memory_store: every dot
+  /// this replica has seen of each replica with a dot in S(node)): edits this replica has not seen
+  /// keep the node alive.
   op_type remove(node_id node) {
     ensure_usable();
     const auto h = store_.find(node);
-    version_vector_type known = h == typename Store::handle{} ? version_vector_type{} : store_.subtree_state(h);
+    version_vector_type known =
+        h == typename Store::handle{} ? version_vector_type{} : store_.known_state_for_delete(h);
     return commit_local(make_delete(next_key(), node, std::move(known)));
   }
   op_type set_payload(node_id node, bytes value) {
@@ -145,8 +151,12 @@ class document {
     storage_traits<StoragePolicy>::scan_unknown_to(storage_, known, [&](const op_type& o) { out.push_back(o); });
     return out;
   }
-  /// The set of dots in the log. O(log size).
+  /// The set of dots in the log. O(replicas + gaps) when the store tracks the dots it folded and is
+  /// up to date; else O(log size).
   [[nodiscard]] version_vector_type version() {
+    if constexpr (requires { store_.applied_version(); }) {
+      if (!frontier_ && !needs_reload_ && storage_.op_count() == head_.seq) return store_.applied_version();
+    }
     version_vector_type vv;
     storage_.scan_after(std::nullopt, [&](const op_type& o) { vv.observe(o.key.replica, o.key.counter); });
     return vv;
@@ -164,6 +174,9 @@ class document {
   [[nodiscard]] StoragePolicy& storage() noexcept { return storage_; }
   [[nodiscard]] const Cadence& cadence() const noexcept { return cadence_; }
   [[nodiscard]] const Retention& retention() const noexcept { return retention_; }
+  [[nodiscard]] const catch_up_options& options() const noexcept { return options_; }
+  /// Forces (or, with catch_up_path::none, frees) the path of later catch-ups; for tests and benchmarks.
+  void force_catch_up_path(catch_up_path path) noexcept { options_.force = path; }
 
  private:
   using context = materialization_context<StoragePolicy, Store, Cadence, Retention>;
@@ -175,14 +188,14 @@ class document {
   void transact(Body&& body) {
     ensure_usable();
     std::optional<typename StoragePolicy::transaction> tx(storage_.begin());
-    context ctx{storage_, store_, cadence_, retention_, head_, stats_};
+    context ctx{storage_, store_, cadence_, retention_, head_, stats_, chain_, options_};
     const auto head_before = head_;
     const auto frontier_before = frontier_;
     try {
       const materialization_meta<Key> stored = storage_.load_meta();
       if (stored != persisted_ || storage_.op_count() != persisted_op_count_) {
         // Another handle wrote this document since our last commit: catch up with its log first.
-        treecrdt::catch_up(ctx, stored.frontier);
+        treecrdt::catch_up(ctx, stored.frontier, false);
         frontier_.reset();
       }
       body(ctx);
@@ -197,6 +210,7 @@ class document {
       tx.reset();  // roll back first: reload() below opens a transaction of its own
       head_ = head_before;
       frontier_ = frontier_before;
+      chain_.reset();  // links written or dropped in the rolled-back transaction: start a new chain
       if (!ctx.store_changed) throw;  // e.g. a conflict found by append: memory is still exact
       needs_reload_ = true;
       try {
@@ -234,13 +248,14 @@ class document {
       }
       if (frontier_) {
         if (!defer) {
-          treecrdt::catch_up(ctx, frontier_);
+          treecrdt::catch_up(ctx, frontier_, true);
           frontier_.reset();
         }
         return;  // stale: forward ops wait for the catch-up too
       }
-      const std::uint64_t final_seq = head_.seq + fresh.size();
-      for (const op_type* o : fresh) apply_forward(ctx, *o, final_seq);
+      const std::uint64_t due = forward_run_due(ctx, head_.seq + fresh.size());
+      for (const op_type* o : fresh) apply_forward(ctx, *o, due);
+      finish_forward_run(ctx);
     });
     lamport_ = max_lamport;
     counter_ = max_own;
@@ -295,9 +310,9 @@ class document {
   // Rebuilds the store from storage: the open path, also used after a failed append.
   void reload() {
     auto tx = storage_.begin();
-    context ctx{storage_, store_, cadence_, retention_, head_, stats_};
+    context ctx{storage_, store_, cadence_, retention_, head_, stats_, chain_, options_};
     const auto meta = storage_.load_meta();
-    treecrdt::catch_up(ctx, meta.frontier);
+    treecrdt::catch_up(ctx, meta.frontier, false);
     frontier_.reset();
     treecrdt::prune(ctx);
     persisted_ = {head_, frontier_};
@@ -325,6 +340,8 @@ class document {
   replica_type local_;
   Cadence cadence_;
   Retention retention_;
+  catch_up_options options_;
+  checkpoint_chain<Key> chain_;  // the checkpoint chain new deltas go onto
   head_position<Key> head_;
   std::optional<Key> frontier_;
   materialization_meta<Key> persisted_;

@@ -35,13 +35,16 @@ void apply_payload(Store& s, typename Store::handle n, const std::optional<bytes
   s.set_payload(n, value, key);
 }
 
-/// Applies one op (rules 0–5). Requires: `o` is valid (validation_error(o) is empty).
+/// Applies one op (rules 0–5). Requires: `o` is valid (validation_error(o) is empty), and its key is
+/// greater than every op already folded into `s`. With a store that reports needs_rebuild() after
+/// it, the state is not exact until the log is folded again from the start (fold_from_start does).
 /// Complexity: O(depth + log siblings) for insert/move, O(|known_state|) for delete/tombstone.
 template <MaterializedStore Store>
 void apply_op(Store& s, const op<typename Store::key_type>& o) {
   using handle = typename Store::handle;
   const auto& replica = o.key.replica;
   const std::uint64_t counter = o.key.counter;
+  if constexpr (requires { s.begin_op(o.key); }) s.begin_op(o.key);  // journal, version tracking
   switch (o.kind) {
     case op_kind::insert: {  // rule 2
       const handle n = s.ensure(o.node);
@@ -75,6 +78,22 @@ void apply_op(Store& s, const op<typename Store::key_type>& o) {
     case op_kind::payload:  // rule 5
       apply_payload(s, s.ensure(o.node), o.payload, o.key);
       return;
+  }
+}
+
+/// Folds `sorted_ops` (ascending key, distinct) into `s` from the initial state: the definition of
+/// the materialized state. A store may ask for a second fold from the start (needs_rebuild(): a
+/// delete declared gaps it had not tracked); this does it, so the result is always exact.
+/// Complexity: O(ops × fold step), twice when a rebuild is needed.
+template <MaterializedStore Store, class Ops>
+void fold_from_start(Store& s, const Ops& sorted_ops) {
+  for (;;) {
+    s.clear();
+    for (const auto& o : sorted_ops) apply_op(s, o);
+    if constexpr (requires { s.needs_rebuild(); }) {
+      if (s.needs_rebuild()) continue;
+    }
+    return;
   }
 }
 

@@ -3,6 +3,7 @@
 // 1..frontier plus sorted, disjoint, non-adjacent ranges above it. Missing counters stay missing.
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -45,6 +46,49 @@ class version_vector {
     auto it = entries_.find(r);  // find first: operator[] would build a key to insert
     if (it == entries_.end()) it = entries_.emplace(r, entry{}).first;
     insert_range(it->second, first, last);
+  }
+
+  /// Removes the dot (r, c) if present (undo of observe). Complexity: O(g) in the gaps of r.
+  void erase(const Replica& r, std::uint64_t c) {
+    const auto it = entries_.find(r);
+    if (c == 0 || it == entries_.end()) return;
+    entry& e = it->second;
+    if (c <= e.frontier) {
+      if (c < e.frontier) e.ranges.insert(e.ranges.begin(), counter_range{c + 1, e.frontier});
+      e.frontier = c - 1;
+    } else {
+      auto at = std::upper_bound(e.ranges.begin(), e.ranges.end(), c,
+                                 [](std::uint64_t v, const counter_range& cr) { return v < cr.first; });
+      if (at == e.ranges.begin()) return;
+      --at;
+      if (at->last < c) return;
+      if (at->first == at->last) {
+        e.ranges.erase(at);
+      } else if (at->first == c) {
+        ++at->first;
+      } else if (at->last == c) {
+        --at->last;
+      } else {
+        const counter_range upper{c + 1, at->last};
+        at->last = c - 1;
+        e.ranges.insert(std::next(at), upper);
+      }
+    }
+    if (e.frontier == 0 && e.ranges.empty()) entries_.erase(it);
+  }
+
+  /// The dots in 1..max_counter(r) that are missing, per replica: what a peer holding this vector
+  /// has declared it has *not* seen. Complexity: linear in the ranges.
+  [[nodiscard]] version_vector gaps() const {
+    version_vector out;
+    for (const auto& [r, e] : entries_) {
+      std::uint64_t next = e.frontier + 1;
+      for (const auto& cr : e.ranges) {
+        if (cr.first > next) out.add_range(r, next, cr.first - 1);
+        next = cr.last + 1;
+      }
+    }
+    return out;
   }
 
   [[nodiscard]] bool contains(const Replica& r, std::uint64_t c) const {
@@ -106,16 +150,17 @@ class version_vector {
       e.frontier = last;
     } else {
       auto& rs = e.ranges;
-      // Fast path: in-order counters extend or follow the last range.
-      if (rs.empty() || first > rs.back().last + 1) {
+      // Fast path: in-order counters extend or follow the last range. (Here first ≥ 2, and every
+      // range starts at 2 or above: "a - 1 > b" spells "a > b + 1" without overflow at 2^64 − 1.)
+      if (rs.empty() || first - 1 > rs.back().last) {
         rs.push_back({first, last});
         return;
       }
       // General path: merge with every range that overlaps or touches [first, last].
       auto lo = std::lower_bound(rs.begin(), rs.end(), first,
-                                 [](const counter_range& cr, std::uint64_t v) { return cr.last + 1 < v; });
+                                 [](const counter_range& cr, std::uint64_t v) { return cr.last < v - 1; });
       auto hi = lo;
-      while (hi != rs.end() && hi->first <= last + 1) {
+      while (hi != rs.end() && hi->first - 1 <= last) {
         first = std::min(first, hi->first);
         last = std::max(last, hi->last);
         ++hi;
@@ -129,7 +174,7 @@ class version_vector {
   static void absorb_into_frontier(entry& e) {
     auto& rs = e.ranges;
     std::size_t drop = 0;
-    while (drop < rs.size() && rs[drop].first <= e.frontier + 1) {
+    while (drop < rs.size() && rs[drop].first - 1 <= e.frontier) {
       e.frontier = std::max(e.frontier, rs[drop].last);
       ++drop;
     }
@@ -154,21 +199,33 @@ void encode_version_vector(detail::binary_writer& w, const version_vector<Replic
   }
 }
 
+/// Inverse of encode_version_vector. Accepts only the canonical form it writes — replicas in
+/// ascending order, no empty entry, ranges ascending, each starting above the frontier or the
+/// previous range plus one — so equal vectors have equal bytes. Throws detail::decode_failure.
 template <class Replica>
 [[nodiscard]] version_vector<Replica> decode_version_vector(detail::binary_reader& r) {
   version_vector<Replica> vv;
   const std::uint64_t n = r.varint();
+  std::optional<Replica> previous;
   for (std::uint64_t i = 0; i < n; ++i) {
-    const Replica rep = replica_codec<Replica>::from_bytes(r.byte_string());
+    Replica rep = replica_codec<Replica>::from_bytes(r.byte_string());
+    if (previous && !(*previous < rep))
+      throw detail::decode_failure("version vector replicas out of order or listed twice");
     const std::uint64_t frontier = r.varint();
-    vv.add_range(rep, 1, frontier);
     const std::uint64_t ranges = r.varint();
+    if (frontier == 0 && ranges == 0) throw detail::decode_failure("empty version vector entry");
+    vv.add_range(rep, 1, frontier);
+    std::uint64_t below = frontier;  // the next range must start above below + 1
     for (std::uint64_t j = 0; j < ranges; ++j) {
       const std::uint64_t first = r.varint();
       const std::uint64_t last = r.varint();
       if (first == 0 || first > last) throw detail::decode_failure("bad counter range in version vector");
+      if (first - 1 <= below)
+        throw detail::decode_failure("version vector ranges out of order, overlapping or touching");
       vv.add_range(rep, first, last);
+      below = last;
     }
+    previous = std::move(rep);
   }
   return vv;
 }

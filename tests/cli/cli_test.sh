@@ -117,7 +117,7 @@ case "$scenario" in
     run 0 "$tool" import "$db" "$data/sample.jsonl"
     run 0 "$tool" stats "$db"
     out_has "cadence: 3"
-    out_has "  seq 12 at "
+    out_has "  seq 15 at "  # the newest due position the catch-up passed (15 ops, every 3)
     run 0 "$tool" import "$work/default.db" "$data/sample.jsonl"
     run 0 "$tool" stats "$work/default.db"
     out_has "cadence: 64 (default)"

@@ -32,18 +32,32 @@ using treecrdt::testing::nid;
 struct test_retention {
   bool keep_all = false;
   exponential_retention exponential{};
-  [[nodiscard]] bool keeps(std::uint64_t seq, std::uint64_t head) const noexcept {
-    return keep_all || exponential.keeps(seq, head);
+  [[nodiscard]] std::vector<bool> select(std::span<const checkpoint_summary> cps, std::uint64_t head) const {
+    return keep_all ? keep_all_checkpoints{}.select(cps, head) : exponential.select(cps, head);
   }
 };
+
+/// Catch-up options forcing one path (none: the planner chooses).
+[[nodiscard]] inline catch_up_options forcing(catch_up_path path, std::uint64_t journal_ops = 16384) {
+  return catch_up_options{journal_ops, path};
+}
 
 template <class F>
 using doc_t = document<typename F::key_type, typename F::storage_type, memory_store<typename F::key_type>, every_n_ops,
                        test_retention>;
 
 template <class F>
-[[nodiscard]] doc_t<F> open_doc(F& f, std::uint64_t cadence, test_retention r = {true, {}}) {
-  return doc_t<F>(f.open(), testing::replica<typename F::key_type>(99), every_n_ops{cadence}, r);
+[[nodiscard]] doc_t<F> open_doc(F& f, std::uint64_t cadence, test_retention r = {true, {}},
+                                catch_up_options options = {}) {
+  return doc_t<F>(f.open(), testing::replica<typename F::key_type>(99), every_n_ops{cadence}, r, options);
+}
+
+/// Every delta link's base is stored: a chain never dangles after pruning.
+template <class Key>
+[[nodiscard]] bool chains_resolve(const std::vector<checkpoint_info<Key>>& cps) {
+  return std::all_of(cps.begin(), cps.end(), [&](const checkpoint_info<Key>& cp) {
+    return !cp.base || std::any_of(cps.begin(), cps.end(), [&](const auto& b) { return b.key == *cp.base; });
+  });
 }
 
 /// "Op n": an insert under ROOT whose key has lamport n, from replica r (counter = n).
@@ -320,73 +334,140 @@ TEMPLATE_TEST_CASE("conformance: an uncommitted transaction leaves no trace", "[
 
 // ---- catch-up (SPEC §8) --------------------------------------------------------------------------
 
-TEMPLATE_TEST_CASE("conformance: SPEC §8 stale-checkpoint regression scenario", "[conformance][catch-up]",
+TEMPLATE_TEST_CASE("conformance: SPEC §8 stale-checkpoint regression scenario, every catch-up path",
+                   "[conformance][catch-up]", TREECRDT_CONFORMANCE_FACTORIES) {
+  using F = TestType;
+  using K = typename F::key_type;
+  for (const catch_up_path path :
+       {catch_up_path::none, catch_up_path::rewind, catch_up_path::checkpoint, catch_up_path::full_replay}) {
+    CAPTURE(to_string(path));
+    F f;
+    auto d = open_doc(f, 1, {true, {}}, forcing(path));
+    apply_one(d, numbered_insert<K>(2));  // checkpoint at 2
+    apply_one(d, numbered_insert<K>(1));  // late: catch-up
+    CHECK(d.stats().late_ops == 1);
+    apply_one(d, numbered_insert<K>(5));
+    apply_one(d, numbered_insert<K>(3));  // late: must not use anything taken at 5
+    CHECK(d.head().seq == 4);
+    CHECK(d.head().key == key<K>(5, 1, 5));
+    CHECK(d.children(root_node) == std::vector<node_id>{nid(1), nid(2), nid(3), nid(5)});
+    switch (path) {
+      case catch_up_path::none:  // the planner: undoing one op beats restoring anything
+      case catch_up_path::rewind:
+        CHECK(d.stats().last_catch_up_path == catch_up_path::rewind);
+        CHECK(d.stats().ops_undone_last_catch_up == 1);    // 5
+        CHECK(d.stats().ops_replayed_last_catch_up == 2);  // 3 and 5
+        CHECK_FALSE(d.stats().restored_checkpoint.has_value());
+        break;
+      case catch_up_path::checkpoint:
+        CHECK(d.stats().last_catch_up_path == catch_up_path::checkpoint);
+        REQUIRE(d.stats().restored_checkpoint.has_value());
+        CHECK(d.stats().restored_checkpoint->key == key<K>(2, 1, 2));
+        CHECK(d.stats().restored_checkpoint->seq == 2);
+        CHECK(d.stats().ops_replayed_last_catch_up == 2);  // 3 and 5
+        break;
+      default:
+        CHECK(d.stats().last_catch_up_path == catch_up_path::full_replay);
+        CHECK(d.stats().ops_replayed_last_catch_up == 4);
+        break;
+    }
+    const std::uint64_t lamports[] = {1, 2, 3, 5};
+    const auto cps = d.storage().list_checkpoints();
+    CHECK(chains_resolve(cps));
+    for (const auto& cp : cps) {  // every checkpoint left is valid
+      const auto at_or_below = std::count_if(std::begin(lamports), std::end(lamports),
+                                             [&](std::uint64_t n) { return !(cp.key < key<K>(n, 1, n)); });
+      CHECK(cp.seq == static_cast<std::uint64_t>(at_or_below));
+    }
+    auto reopened = open_doc(f, 1);
+    CHECK(reopened.export_canonical() == d.export_canonical());
+    CHECK(reopened.head().seq == 4);
+  }
+}
+
+TEMPLATE_TEST_CASE("conformance: late ops with several replicas and cadences, by checkpoint and by rewind",
+                   "[conformance][catch-up]", TREECRDT_CONFORMANCE_FACTORIES) {
+  using F = TestType;
+  using K = typename F::key_type;
+  for (const catch_up_path path : {catch_up_path::checkpoint, catch_up_path::rewind}) {
+    for (std::uint64_t cadence : {1u, 2u, 3u, 7u}) {
+      CAPTURE(to_string(path), cadence);
+      F f;
+      auto d = open_doc(f, cadence, {true, {}}, forcing(path));
+      std::map<dot<replica_of<K>>, op<K>> log;
+      // Three replicas; replica 3's ops arrive late, one at a time, after everything else.
+      std::vector<op<K>> late;
+      for (std::uint64_t n = 1; n <= 30; ++n) {
+        const int r = 1 + static_cast<int>(n % 3);
+        auto o = make_insert(key<K>(n, r, n), n % 4 == 0 ? root_node : nid(n / 2), nid(n), bytes(1, 'k'));
+        if (r == 3) {
+          late.push_back(o);
+        } else {
+          apply_one(d, o);
+          log.emplace(o.id(), o);
+        }
+      }
+      std::reverse(late.begin(), late.end());
+      for (const auto& o : late) {
+        const auto cps_before = d.storage().list_checkpoints();
+        const std::uint64_t behind = count_after(log, o.key);  // applied ops the late one sorts before
+        const auto written_before = d.stats().checkpoints_written;
+        apply_one(d, o);
+        log.emplace(o.id(), o);
+        CHECK(d.export_canonical() == treecrdt_test::reference_fold(values(log)));
+        CHECK(d.head().seq == log.size());
+        CHECK(d.stats().checkpoints_written - written_before <= 1);  // only the newest due position
+        if (path == catch_up_path::rewind) {
+          // Within the journal: absorbed in place, k ops undone and k + 1 folded, nothing restored.
+          CHECK(d.stats().last_catch_up_path == catch_up_path::rewind);
+          CHECK(d.stats().ops_undone_last_catch_up == behind);
+          CHECK(d.stats().ops_replayed_last_catch_up == behind + 1);
+          CHECK_FALSE(d.stats().restored_checkpoint.has_value());
+        } else {
+          // The restored checkpoint is the latest one strictly before the late op; replay covers
+          // exactly the ops after it.
+          std::optional<checkpoint_info<K>> expected;
+          for (const auto& cp : cps_before)
+            if (cp.key < o.key) expected = cp;
+          CHECK(d.stats().restored_checkpoint == expected);
+          const std::uint64_t after = expected ? count_after(log, expected->key) : log.size();
+          CHECK(d.stats().ops_replayed_last_catch_up == after);
+        }
+        CHECK(chains_resolve(d.storage().list_checkpoints()));
+      }
+    }
+  }
+}
+
+TEMPLATE_TEST_CASE("conformance: a late op beyond the journal falls back to a checkpoint", "[conformance][catch-up]",
                    TREECRDT_CONFORMANCE_FACTORIES) {
   using F = TestType;
   using K = typename F::key_type;
   F f;
-  auto d = open_doc(f, 1);
-  apply_one(d, numbered_insert<K>(2));  // checkpoint at 2
-  apply_one(d, numbered_insert<K>(1));  // late: catch-up
-  CHECK(d.stats().late_ops == 1);
-  CHECK(d.stats().full_replays == 2);  // open + this one: nothing before 1
-  apply_one(d, numbered_insert<K>(5));
-  apply_one(d, numbered_insert<K>(3));  // late: must not restore the checkpoint at 5
+  auto d = open_doc(f, 4, {true, {}}, forcing(catch_up_path::none, 5));  // a journal of 5 ops
+  std::vector<op<K>> all;
+  for (std::uint64_t n = 2; n <= 40; n += 2) {
+    all.push_back(numbered_insert<K>(n));
+    apply_one(d, all.back());
+  }
+  all.push_back(numbered_insert<K>(37));  // 2 ops behind: rewind
+  apply_one(d, all.back());
+  CHECK(d.stats().last_catch_up_path == catch_up_path::rewind);
+  CHECK(d.stats().ops_undone_last_catch_up == 2);
+  all.push_back(numbered_insert<K>(15));  // 13 ops behind, beyond the journal: a checkpoint
+  apply_one(d, all.back());
+  CHECK(d.stats().last_catch_up_path == catch_up_path::checkpoint);
   REQUIRE(d.stats().restored_checkpoint.has_value());
-  CHECK(d.stats().restored_checkpoint->key == key<K>(2, 1, 2));
-  CHECK(d.stats().restored_checkpoint->seq == 2);
-  CHECK(d.stats().ops_replayed_last_catch_up == 2);  // 3 and 5
-  CHECK(d.head().seq == 4);
-  CHECK(d.head().key == key<K>(5, 1, 5));
-  CHECK(d.children(root_node) == std::vector<node_id>{nid(1), nid(2), nid(3), nid(5)});
-  const std::uint64_t lamports[] = {1, 2, 3, 5};
-  for (const auto& cp : d.storage().list_checkpoints()) {  // every checkpoint left is valid
-    const auto at_or_below = std::count_if(std::begin(lamports), std::end(lamports),
-                                           [&](std::uint64_t n) { return !(cp.key < key<K>(n, 1, n)); });
-    CHECK(cp.seq == static_cast<std::uint64_t>(at_or_below));
-  }
-  auto reopened = open_doc(f, 1);
-  CHECK(reopened.export_canonical() == d.export_canonical());
-  CHECK(reopened.head().seq == 4);
-}
-
-TEMPLATE_TEST_CASE("conformance: late ops with several replicas and cadences", "[conformance][catch-up]",
-                   TREECRDT_CONFORMANCE_FACTORIES) {
-  using F = TestType;
-  using K = typename F::key_type;
-  for (std::uint64_t cadence : {1u, 2u, 3u, 7u}) {
-    F f;
-    auto d = open_doc(f, cadence);
-    std::map<dot<replica_of<K>>, op<K>> log;
-    // Three replicas; replica 3's ops arrive late, one at a time, after everything else.
-    std::vector<op<K>> late;
-    for (std::uint64_t n = 1; n <= 30; ++n) {
-      const int r = 1 + static_cast<int>(n % 3);
-      auto o = make_insert(key<K>(n, r, n), n % 4 == 0 ? root_node : nid(n / 2), nid(n), bytes(1, 'k'));
-      if (r == 3) {
-        late.push_back(o);
-      } else {
-        apply_one(d, o);
-        log.emplace(o.id(), o);
-      }
-    }
-    std::reverse(late.begin(), late.end());
-    for (const auto& o : late) {
-      const auto cps_before = d.storage().list_checkpoints();
-      apply_one(d, o);
-      log.emplace(o.id(), o);
-      CHECK(d.export_canonical() == treecrdt_test::reference_fold(values(log)));
-      // The restored checkpoint is the latest one strictly before the late op; replay covers
-      // exactly the ops after it.
-      std::optional<checkpoint_info<K>> expected;
-      for (const auto& cp : cps_before)
-        if (cp.key < o.key) expected = cp;
-      CHECK(d.stats().restored_checkpoint == expected);
-      const std::uint64_t after = expected ? count_after(log, expected->key) : log.size();
-      CHECK(d.stats().ops_replayed_last_catch_up == after);
-      CHECK(d.head().seq == log.size());
-    }
-  }
+  CHECK(d.stats().restored_checkpoint->key < key<K>(15, 1, 15));
+  CHECK(d.export_canonical() == treecrdt_test::reference_fold(all));
+  // Without checkpoints and beyond the journal, only a replay from the start is exact.
+  F g;
+  doc_t<F> plain(g.open(), testing::replica<K>(99), every_n_ops{0}, test_retention{true, {}},
+                 forcing(catch_up_path::none, 3));
+  for (std::uint64_t n = 2; n <= 20; n += 2) apply_one(plain, numbered_insert<K>(n));
+  apply_one(plain, numbered_insert<K>(3));
+  CHECK(plain.stats().last_catch_up_path == catch_up_path::full_replay);
+  CHECK(plain.stats().ops_replayed_last_catch_up == 11);
 }
 
 TEMPLATE_TEST_CASE("conformance: a stale checkpoint is detected and never used", "[conformance][catch-up]",
@@ -396,19 +477,22 @@ TEMPLATE_TEST_CASE("conformance: a stale checkpoint is detected and never used",
   F f;
   {
     auto d = open_doc(f, 1);
-    apply_one(d, numbered_insert<K>(2));
-    apply_one(d, numbered_insert<K>(5));  // checkpoint (5, seq 2)
+    apply_one(d, numbered_insert<K>(2));  // full checkpoint (2, seq 1)
+    apply_one(d, numbered_insert<K>(5));  // delta (5, seq 2) over it
+    const auto cps = d.storage().list_checkpoints();
+    REQUIRE(cps.size() == 2);
+    CHECK(cps[1].base == key<K>(2, 1, 2));
   }
   {
-    // Write op 3 behind the document's back, without invalidating: the checkpoint at 5 now
-    // claims seq 2 although 3 ops have keys ≤ 5 — exactly what the known defect restores.
+    // Write op 3 behind the document's back, without invalidating: the link at 5 now claims
+    // seq 2 although 3 ops have keys ≤ 5 — exactly what the known defect restores.
     auto s = f.open();
     auto tx = s.begin();
     const std::vector<op<K>> ops{numbered_insert<K>(3)};
     (void)s.append(ops);
     tx.commit();
   }
-  auto d = open_doc(f, 1);
+  auto d = open_doc(f, 1, {true, {}}, forcing(catch_up_path::checkpoint));  // 3 ops: replay would be cheaper
   CHECK(d.stats().stale_checkpoints_detected == 1);
   REQUIRE(d.stats().restored_checkpoint.has_value());
   CHECK(d.stats().restored_checkpoint->key == key<K>(2, 1, 2));
@@ -416,46 +500,63 @@ TEMPLATE_TEST_CASE("conformance: a stale checkpoint is detected and never used",
   CHECK(d.head().seq == 3);
 }
 
-TEMPLATE_TEST_CASE("conformance: a corrupt checkpoint is skipped, never trusted", "[conformance][catch-up]",
+TEMPLATE_TEST_CASE("conformance: a corrupt chain link is skipped, never trusted", "[conformance][catch-up]",
                    TREECRDT_CONFORMANCE_FACTORIES) {
   using F = TestType;
   using K = typename F::key_type;
-  F f;
-  std::vector<op<K>> ops;
-  for (std::uint64_t n = 1; n <= 12; ++n) ops.push_back(numbered_insert<K>(n * 2));
-  canonical_export expected;
-  {
+  for (const bool corrupt_the_middle : {true, false}) {
+    CAPTURE(corrupt_the_middle);
+    F f;
+    std::vector<op<K>> ops;
+    // A wide tree (payloads on every node) so the deltas stay smaller than the full link.
+    for (std::uint64_t n = 1; n <= 40; ++n) ops.push_back(numbered_insert<K>(n * 2));
+    canonical_export expected;
+    {
+      auto d = open_doc(f, 4);
+      d.apply(std::span<const op<K>>(ops.data(), 28));
+      for (std::size_t i = 28; i < ops.size(); ++i) apply_one(d, ops[i]);  // links at 32, 36, 40
+      expected = d.export_canonical();
+    }
+    std::vector<checkpoint_info<K>> cps;
+    {
+      auto s = f.open();
+      cps = s.list_checkpoints();
+      REQUIRE(cps.size() == 4);
+      REQUIRE(cps[0].is_full());
+      REQUIRE(cps[0].seq == 28);
+      for (std::size_t i = 1; i < 4; ++i) REQUIRE(cps[i].base == cps[i - 1].key);
+      auto tx = s.begin();
+      // Flip one byte of a delta's body, or truncate the full link the chain starts from.
+      const std::size_t bad = corrupt_the_middle ? 2 : 0;
+      auto blob = s.load_checkpoint(cps[bad].id);
+      if (corrupt_the_middle) {
+        blob[blob.size() / 2] = static_cast<char>(blob[blob.size() / 2] ^ 0x20);
+      } else {
+        blob.resize(blob.size() - 3);
+      }
+      (void)s.save_checkpoint(cps[bad].key, cps[bad].seq, blob, cps[bad].base);
+      tx.commit();
+    }
     auto d = open_doc(f, 4);
-    d.apply(ops);
-    expected = d.export_canonical();
+    CHECK(d.export_canonical() == expected);
+    if (corrupt_the_middle) {
+      // 36 is corrupt and 40 depends on it: both dropped, the chain up to 32 restored.
+      CHECK(d.stats().corrupt_checkpoints_skipped == 2);
+      REQUIRE(d.stats().restored_checkpoint.has_value());
+      CHECK(d.stats().restored_checkpoint->seq == 32);
+      CHECK(d.stats().checkpoint_links_restored_last_catch_up == 2);
+      CHECK(d.stats().ops_replayed_last_catch_up == 8);
+    } else {
+      // Every link depends on the broken full one: a replay from the start.
+      CHECK(d.stats().corrupt_checkpoints_skipped == 4);
+      CHECK(d.stats().last_catch_up_path == catch_up_path::full_replay);
+      CHECK(d.stats().ops_replayed_last_catch_up == 40);
+    }
+    // A late op afterwards still catches up correctly.
+    apply_one(d, numbered_insert<K>(1));
+    ops.push_back(numbered_insert<K>(1));
+    CHECK(d.export_canonical() == treecrdt_test::reference_fold(ops));
   }
-  {
-    // Flip one byte of the newest checkpoint's body and truncate the one before it.
-    auto s = f.open();
-    auto cps = s.list_checkpoints();
-    REQUIRE(cps.size() == 3);
-    auto tx = s.begin();
-    auto newest = s.load_checkpoint(cps[2].id);
-    newest[newest.size() / 2] = static_cast<char>(newest[newest.size() / 2] ^ 0x20);
-    (void)s.save_checkpoint(cps[2].key, cps[2].seq, newest);
-    auto middle = s.load_checkpoint(cps[1].id);
-    (void)s.save_checkpoint(cps[1].key, cps[1].seq, middle.substr(0, middle.size() - 3));
-    tx.commit();
-  }
-  auto d = open_doc(f, 4);
-  CHECK(d.stats().corrupt_checkpoints_skipped == 2);
-  REQUIRE(d.stats().restored_checkpoint.has_value());
-  CHECK(d.stats().restored_checkpoint->seq == 4);
-  CHECK(d.stats().ops_replayed_last_catch_up == 8);
-  CHECK(d.export_canonical() == expected);
-  // A late op afterwards still catches up correctly.
-  apply_one(d, numbered_insert<K>(1));
-  expected = treecrdt_test::reference_fold([&] {
-    auto v = ops;
-    v.push_back(numbered_insert<K>(1));
-    return v;
-  }());
-  CHECK(d.export_canonical() == expected);
 }
 
 TEMPLATE_TEST_CASE("conformance: restart replays only the ops after the latest checkpoint", "[conformance][restart]",
@@ -512,9 +613,42 @@ TEMPLATE_TEST_CASE("conformance: deferred catch-up survives a restart", "[confor
   CHECK(d.export_canonical() == treecrdt_test::reference_fold(all));
 }
 
+TEMPLATE_TEST_CASE("conformance: a deferred catch-up rewinds once for many late ops", "[conformance][catch-up]",
+                   TREECRDT_CONFORMANCE_FACTORIES) {
+  using F = TestType;
+  using K = typename F::key_type;
+  F f;
+  auto d = open_doc(f, 8);
+  std::vector<op<K>> all;
+  for (std::uint64_t n = 2; n <= 400; n += 2) all.push_back(numbered_insert<K>(n));
+  d.apply(all);
+  const auto catch_ups = d.stats().catch_ups;
+  const std::vector<op<K>> late{numbered_insert<K>(393), numbered_insert<K>(381), numbered_insert<K>(399)};
+  for (const auto& o : late) d.apply(std::span<const op<K>>(&o, 1), defer_catch_up);
+  all.insert(all.end(), late.begin(), late.end());
+  d.catch_up();
+  CHECK(d.stats().catch_ups == catch_ups + 1);
+  CHECK(d.stats().last_catch_up_path == catch_up_path::rewind);
+  CHECK(d.stats().ops_undone_last_catch_up == 10);    // 382 ... 400
+  CHECK(d.stats().ops_replayed_last_catch_up == 13);  // those and the three late ones
+  CHECK(d.export_canonical() == treecrdt_test::reference_fold(all));
+}
+
 // ---- properties ------------------------------------------------------------------------------------
 
-TEMPLATE_TEST_CASE("conformance: property: any delivery, cadence, retention and restarts give the fold",
+namespace treecrdt {
+inline void showValue(catch_up_path p, std::ostream& os) { os << to_string(p); }
+}  // namespace treecrdt
+
+namespace conformance {
+/// A catch-up path to force, as a generated number so counterexamples show it.
+inline rc::Gen<catch_up_path> gen_path() {
+  return rc::gen::element(catch_up_path::none, catch_up_path::rewind, catch_up_path::checkpoint,
+                          catch_up_path::full_replay);
+}
+}  // namespace conformance
+
+TEMPLATE_TEST_CASE("conformance: property: any path, delivery, cadence, journal, retention and restarts give the fold",
                    "[conformance][property]", TREECRDT_CONFORMANCE_FACTORIES) {
   using F = TestType;
   using K = typename F::key_type;
@@ -523,56 +657,93 @@ TEMPLATE_TEST_CASE("conformance: property: any delivery, cadence, retention and 
     const auto plan = *treecrdt_test::gen_delivery<K>(h.ops);
     const auto cadence = *rc::gen::inRange<std::uint64_t>(1, 101);
     const bool keep_all = *rc::gen::arbitrary<bool>();
-    const auto keep_recent = *rc::gen::inRange<std::uint64_t>(2, 5);
+    const auto keep_recent = *rc::gen::inRange<std::uint64_t>(1, 5);
+    const auto journal = *rc::gen::inRange<std::uint64_t>(0, 60);
+    const catch_up_path path = *gen_path();
+    RC_TAG(to_string(path));
     const test_retention retention{keep_all, exponential_retention{keep_recent, cadence}};
+    const catch_up_options options = forcing(path, journal);
     F f;
-    auto d = std::make_unique<doc_t<F>>(f.open(), testing::replica<K>(99), every_n_ops{cadence}, retention);
+    auto open = [&] {
+      return std::make_unique<doc_t<F>>(f.open(), testing::replica<K>(99), every_n_ops{cadence}, retention, options);
+    };
+    auto d = open();
     std::map<dot<replica_of<K>>, op<K>> log;
+    bool restarted = false;
     for (const auto& batch : plan.batches) {
       if (*rc::gen::inRange(0, 6) == 0) {  // restart: reopen from the same storage
         d.reset();
-        d = std::make_unique<doc_t<F>>(f.open(), testing::replica<K>(99), every_n_ops{cadence}, retention);
+        d = open();
+        restarted = true;
+        // Reopening restores the newest checkpoint, or replays everything when the planner finds that
+        // cheaper (tiny logs) or replay is forced.
         const auto latest = d->storage().latest_checkpoint_before(std::nullopt);
-        RC_ASSERT(d->stats().ops_replayed_last_catch_up == (latest ? count_after(log, latest->key) : log.size()));
+        const auto& restored = d->stats().restored_checkpoint;
+        if (d->stats().rebuilds == 0) {
+          RC_ASSERT(!restored || restored == latest);
+          RC_ASSERT(d->stats().ops_replayed_last_catch_up == (restored ? count_after(log, latest->key) : log.size()));
+          if (path == catch_up_path::checkpoint) RC_ASSERT(restored.has_value() == latest.has_value());
+        }
       }
       const auto cps_before = d->storage().list_checkpoints();
       std::optional<K> lowest_new;
       for (const auto& o : batch)
         if (!log.count(o.id()) && (!lowest_new || o.key < *lowest_new)) lowest_new = o.key;
       const bool late = lowest_new && d->head().key && *lowest_new < *d->head().key;
-      const auto catch_ups_before = d->stats().catch_ups;
+      const auto seq_before = d->head().seq;
+      const auto undo = late ? count_after(log, *lowest_new) : 0;
+      const auto before = d->stats();
       d->apply(batch);
       for (const auto& o : batch) log.emplace(o.id(), o);
+      const auto& st = d->stats();
       RC_ASSERT(d->export_canonical() == treecrdt_test::reference_fold(values(log)));
       RC_ASSERT(d->head().seq == log.size());
-      if (late) {
-        RC_ASSERT(d->stats().catch_ups == catch_ups_before + 1);  // one catch-up per batch
-        std::optional<checkpoint_info<K>> expected;               // latest (valid) checkpoint strictly before
+      // At most one checkpoint per append (the newest due position), one more per rebuild.
+      RC_ASSERT(st.checkpoints_written - before.checkpoints_written <= 1 + (st.rebuilds - before.rebuilds));
+      const auto written = d->storage().list_checkpoints();
+      RC_ASSERT(chains_resolve(written));
+      // Every stored checkpoint is valid: seq = number of ops with key ≤ its head.
+      for (const auto& cp : written) RC_ASSERT(cp.seq == log.size() - count_after(log, cp.key));
+      if (!late || st.rebuilds != before.rebuilds) continue;
+      RC_ASSERT(st.catch_ups == before.catch_ups + 1);  // one catch-up per batch
+      if (st.last_catch_up_path == catch_up_path::rewind) {
+        RC_ASSERT(st.ops_undone_last_catch_up == undo);
+        RC_ASSERT(st.ops_replayed_last_catch_up == log.size() - (seq_before - undo));
+      }
+      if (path == catch_up_path::rewind && !restarted && journal >= seq_before)
+        RC_ASSERT(st.last_catch_up_path == catch_up_path::rewind);  // the journal reaches back
+      if (path == catch_up_path::full_replay) RC_ASSERT(st.last_catch_up_path == catch_up_path::full_replay);
+      if (path == catch_up_path::checkpoint) {
+        std::optional<checkpoint_info<K>> expected;  // latest (valid) checkpoint strictly before
         for (const auto& cp : cps_before)
           if (cp.key < *lowest_new) expected = cp;
-        RC_ASSERT(d->stats().restored_checkpoint == expected);
-        RC_ASSERT(d->stats().ops_replayed_last_catch_up == (expected ? count_after(log, expected->key) : log.size()));
+        if (expected) {  // forced: restored even where another path would be cheaper
+          RC_ASSERT(st.last_catch_up_path == catch_up_path::checkpoint);
+          RC_ASSERT(st.restored_checkpoint == expected);
+          RC_ASSERT(st.ops_replayed_last_catch_up == count_after(log, expected->key));
+        } else {  // none to restore: the planner's choice among the others
+          RC_ASSERT(st.last_catch_up_path != catch_up_path::checkpoint);
+        }
       }
-      // Every stored checkpoint is valid: seq = number of ops with key ≤ its head.
-      for (const auto& cp : d->storage().list_checkpoints()) RC_ASSERT(cp.seq == log.size() - count_after(log, cp.key));
     }
   });
 }
 
-TEMPLATE_TEST_CASE("conformance: property: replay after a late op is bounded by its distance to the head",
+TEMPLATE_TEST_CASE("conformance: property: checkpoints stay near the head and bound a late op's replay",
                    "[conformance][property]", TREECRDT_CONFORMANCE_FACTORIES) {
   using F = TestType;
   using K = typename F::key_type;
-  rc::prop("k ops behind the head replays at most k + N (all kept) or the retention bound", [] {
+  rc::prop("newest checkpoint within batch + cadence of the head; restore replays at most k + batch + cadence", [] {
     const auto n_ops = *rc::gen::inRange<std::uint64_t>(2, 300);
     const auto cadence = *rc::gen::inRange<std::uint64_t>(1, 40);
     const auto late_lamport = *rc::gen::inRange<std::uint64_t>(1, n_ops);  // below the last: really late
     const bool keep_all = *rc::gen::arbitrary<bool>();
-    const auto keep_recent = *rc::gen::inRange<std::uint64_t>(2, 5);
+    const auto keep_recent = *rc::gen::inRange<std::uint64_t>(1, 5);
     const auto batch_size = *rc::gen::inRange<std::size_t>(1, 50);
     const test_retention retention{keep_all, exponential_retention{keep_recent, cadence}};
     F f;
-    doc_t<F> d(f.open(), testing::replica<K>(99), every_n_ops{cadence}, retention);
+    doc_t<F> d(f.open(), testing::replica<K>(99), every_n_ops{cadence}, retention,
+               forcing(catch_up_path::checkpoint, 0));
     std::vector<op<K>> in_order;
     for (std::uint64_t n = 1; n <= n_ops; ++n)
       if (n != late_lamport)
@@ -580,16 +751,23 @@ TEMPLATE_TEST_CASE("conformance: property: replay after a late op is bounded by 
     for (std::size_t i = 0; i < in_order.size(); i += batch_size) {
       const auto end = std::min(in_order.size(), i + batch_size);
       d.apply(std::span<const op<K>>(in_order.data() + i, end - i));
+      // SPEC §8: the bound on the distance from the head to the nearest valid checkpoint holds
+      // after every append, whatever catch-up skipped.
+      const auto newest = d.storage().latest_checkpoint_before(std::nullopt);
+      if (d.head().seq >= cadence + batch_size) {
+        RC_ASSERT(newest.has_value());
+        RC_ASSERT(d.head().seq - newest->seq < cadence + batch_size);
+      }
     }
-    // Retention holds after every pruning append: nothing unkept survives, and the count is
-    // at most keep_recent per doubling of age.
     const auto cps = d.storage().list_checkpoints();
-    for (const auto& cp : cps) RC_ASSERT(retention.keeps(cp.seq, d.head().seq) || cp.seq > d.head().seq - cadence);
-    if (!keep_all) {
+    RC_ASSERT(chains_resolve(cps));
+    if (!keep_all) {  // O(keep_recent + log history) full snapshots, plus the newest chain
       const std::uint64_t unit = keep_recent * cadence;
       std::uint64_t levels = 0;
       while ((unit << levels) <= d.head().seq) ++levels;
-      RC_ASSERT(cps.size() <= keep_recent * (levels + 2));
+      const auto fulls = std::count_if(cps.begin(), cps.end(), [](const auto& cp) { return cp.is_full(); });
+      RC_ASSERT(static_cast<std::uint64_t>(fulls) <= keep_recent + levels + 2);
+      RC_ASSERT(cps.size() <= static_cast<std::size_t>(fulls) + max_chain_links);
     }
     const K late_key = key<K>(late_lamport, 1 + static_cast<int>(late_lamport % 2), late_lamport);
     const std::uint64_t k = n_ops - late_lamport;  // stored ops with a greater key
@@ -598,12 +776,6 @@ TEMPLATE_TEST_CASE("conformance: property: replay after a late op is bounded by 
     apply_one(d, make_payload(late_key, nid(late_lamport % 7), bytes("late")));
     const auto replayed = d.stats().ops_replayed_last_catch_up;
     RC_ASSERT(d.stats().restored_checkpoint.has_value() == had_earlier);  // never a needless full replay
-    if (had_earlier) {
-      if (keep_all) {
-        RC_ASSERT(replayed <= k + cadence);
-      } else {
-        RC_ASSERT(replayed <= k + 1 + std::max(cadence - 1, 2 * k / keep_recent));
-      }
-    }
+    if (had_earlier && keep_all) RC_ASSERT(replayed <= k + 1 + batch_size + cadence);
   });
 }

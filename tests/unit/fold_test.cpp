@@ -26,8 +26,7 @@ struct tree {
   void add(op<Key> o) {
     log.push_back(std::move(o));
     std::sort(log.begin(), log.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
-    store.clear();
-    for (const auto& x : log) apply_op(store, x);
+    fold_from_start(store, log);
   }
   [[nodiscard]] std::vector<node_id> kids(node_id p) const { return children_of(store, p); }
   [[nodiscard]] std::optional<node_id> parent(node_id n) const { return parent_of(store, n); }

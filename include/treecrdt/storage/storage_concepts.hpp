@@ -41,18 +41,11 @@
 #include <vector>
 
 #include "../bytes.hpp"
+#include "../head_position.hpp"
 #include "../op.hpp"
 #include "../op_key_concepts.hpp"
 
 namespace treecrdt {
-
-/// The last op reflected in the materialized store, and how many distinct ops have key ≤ it.
-template <OpKey Key>
-struct head_position {
-  std::optional<Key> key;  // nullopt: nothing materialized yet
-  std::uint64_t seq = 0;
-  friend bool operator==(const head_position&, const head_position&) = default;
-};
 
 template <OpKey Key>
 struct materialization_meta {

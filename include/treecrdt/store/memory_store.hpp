@@ -1,14 +1,36 @@
 #pragma once
 // The default materialized store: nodes in a stable deque, a hash index by id, and per node an
 // intrusive red-black tree of its children ordered by (order_key, node id). Attach/detach are
-// O(log k) in the number of siblings and never copy or scan a sibling list; parent walks are
-// pointer chases.
+// O(log k) in the number of siblings and never copy or scan a sibling list; parent walks run over a
+// dense array of parent slots.
 //
-// Tombstone summary: rule 6 needs S(n) over n's whole subtree, but only for nodes that have a
-// `deleted_at`. Each such node caches its verdict; any change that can alter S of a node (a new
-// dot in last_change, a payload write, a subtree moving in or out) clears the cached verdict of
-// every deleted ancestor on the way to the root — O(depth), and skipped entirely while no node
-// has ever been deleted. A verdict is recomputed (one subtree walk) only when it is read again.
+// Size O(tree + replicas), not O(history). Rule 6 compares deleted_at(n) with S(n), the dots of n's
+// subtree. The store keeps, per node and replica, only the greatest dot of last_change (a
+// `change_summary`). That decides rule 6 exactly whenever deleted_at has no gap: every dot of S(n)
+// is then in deleted_at iff the greatest one is. Where some deleted_at does declare gaps (dots below
+// its greatest that its author had not seen), the store tracks those gap dots exactly: the union of
+// every gap ever declared is `tracked_gaps_`, and each node keeps last_change ∩ tracked_gaps_ in
+// `exact_dots`. An untracked dot is then in deleted_at iff it is ≤ its greatest dot, and tracked
+// ones are checked one by one. A delete that declares a gap not tracked yet cannot be exact about
+// the dots already folded: the store widens the tracked set to every dot of that replica from the
+// gap on, flags `needs_rebuild()`, and catch-up folds the log again from the start — once per
+// replica, not per delete. Local deletes record gap-free context (SPEC §7) unless the log itself
+// has gaps, so this happens with foreign deletes that declare gaps, and tombstones without
+// known_state; only the dots of such replicas then cost history-sized memory.
+//
+// Tombstone summary: each deleted node caches its verdict; any change that can alter S of a node
+// clears the cached verdict of every deleted ancestor on the way to the root — O(depth), skipped
+// while no node has a deleted_at. A verdict is recomputed (one subtree walk) only when read again.
+//
+// Undo journal (SPEC §8 rewind): with a journal limit n > 0, the store records for each of the last
+// n ops what it changed (a new node, a parent and key before, a summary entry before, a tracked dot
+// added, deleted_at before, payload and writer before), so rewind_before(k) undoes the ops with
+// key ≥ k exactly, newest first, in work proportional to what they changed.
+//
+// Delta snapshots (SPEC §8 incremental checkpoints): every change stamps its node with the current
+// epoch; mark_checkpoint() closes an epoch, and snapshot_since(e) writes only the nodes stamped after
+// mark e — O(what changed), whatever the tree size.
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -20,9 +42,11 @@
 #include <utility>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
 #include <boost/intrusive/set.hpp>
 
 #include "../detail/binary.hpp"
+#include "../head_position.hpp"
 #include "../op_codec.hpp"
 #include "store_concepts.hpp"
 
@@ -34,6 +58,7 @@ class memory_store {
   using key_type = Key;
   using replica_type = replica_of<Key>;
   using version_vector_type = version_vector<replica_type>;
+  using head_type = head_position<Key>;
 
  private:
   // Per node, in a dense array by slot: `not_deleted` for nodes without deleted_at, else the cached
@@ -53,17 +78,45 @@ class memory_store {
       boost::intrusive::set<node_rec, boost::intrusive::base_hook<child_hook>, boost::intrusive::compare<sibling_order>,
                             boost::intrusive::constant_time_size<false>>;
 
+  /// The greatest dot of one replica in a node's last_change; replicas are interned (replicas_).
+  struct change_entry {
+    std::uint32_t replica;
+    std::uint64_t max;
+  };
+  using change_summary = boost::container::small_vector<change_entry, 2>;
+
   struct node_rec : child_hook {
     node_rec(node_id i, std::uint32_t pos) : id(i), slot(pos) {}
     node_id id;
-    std::uint32_t slot;  // position in nodes_ and in parent_slots_
+    std::uint32_t slot;  // position in nodes_ and in the per-slot arrays
     node_rec* parent = nullptr;
     std::optional<bytes> order_key;
     child_set children;
-    version_vector_type last_change;
+    change_summary last_change;                       // sorted by replica index
+    std::unique_ptr<version_vector_type> exact_dots;  // last_change ∩ tracked_gaps_; rare
     std::unique_ptr<version_vector_type> deleted_at;  // rare: keep nodes small
     std::optional<bytes> payload;
     std::optional<Key> payload_writer;
+  };
+
+  // ---- undo journal records ------------------------------------------------------------------
+  enum class step_kind : std::uint8_t { created, attached, summary, exact_dot, deleted, payload };
+  struct undo_step {
+    step_kind kind;
+    std::uint32_t slot;
+    std::uint32_t aux;   // attached: old parent slot; summary/exact_dot: replica index
+    std::uint64_t value; // summary: old greatest dot (0: no entry); exact_dot: the counter
+  };
+  struct undo_heavy {  // the parts of a step that own memory, in a parallel queue
+    std::optional<bytes> text;  // attached: old order key; payload: old value
+    std::optional<Key> writer;  // payload: old writer
+    std::unique_ptr<version_vector_type> vv;  // deleted: old deleted_at
+  };
+  struct journaled_op {
+    Key key;
+    head_type before;
+    std::uint64_t first_step;   // absolute index into the step queue
+    std::uint64_t first_heavy;  // absolute index into the heavy queue
   };
 
  public:
@@ -81,10 +134,16 @@ class memory_store {
   [[nodiscard]] handle ensure(node_id id) {
     auto [it, inserted] = index_.try_emplace(id, nullptr);
     if (inserted) {
-      if (nodes_.size() >= no_parent) throw std::length_error("memory_store: more than 2^32 - 1 nodes");
+      if (nodes_.size() >= no_parent) {
+        index_.erase(it);
+        throw std::length_error("memory_store: more than 2^32 - 1 nodes");
+      }
       it->second = &nodes_.emplace_back(id, static_cast<std::uint32_t>(nodes_.size()));
       parent_slots_.push_back(no_parent);
       verdicts_.push_back(tomb_verdict::not_deleted);
+      node_epoch_.push_back(0);
+      touch(it->second);
+      record({step_kind::created, it->second->slot, 0, 0});
     }
     return it->second;
   }
@@ -95,6 +154,7 @@ class memory_store {
   [[nodiscard]] handle parent_of(handle h) const noexcept { return h->parent; }
   [[nodiscard]] node_id id_of(handle h) const noexcept { return h->id; }
   [[nodiscard]] handle root() const noexcept { return root_; }
+  [[nodiscard]] handle trash() const noexcept { return trash_; }
 
   /// Rule 1 over the compact parent array: the same walk as treecrdt::would_cycle, but each step
   /// reads 4 bytes from an array that stays in cache instead of a whole node record. The fold uses
@@ -104,24 +164,61 @@ class memory_store {
       if (x == n->slot) return true;
     return false;
   }
-  [[nodiscard]] handle trash() const noexcept { return trash_; }
+
+  /// Called by apply_op before each op: the op's dot joins applied_version(), its replica is
+  /// interned for the record_change calls that follow, and the journal opens a record for it.
+  void begin_op(const Key& key) {
+    applied_.observe(key.replica, key.counter);
+    op_replica_ = intern(key.replica);
+    if (journal_limit_ > 0) {
+      journal_.push_back({key, head_, steps_dropped_ + steps_.size(), heavy_dropped_ + heavy_.size()});
+      if (journal_.size() > journal_limit_) drop_oldest_journaled();
+    }
+    head_.key = key;
+    ++head_.seq;
+  }
 
   void attach(handle h, handle p, const bytes& order_key) {
-    if (h->parent) {
-      invalidate_upwards(h->parent);
-      unlink_from_parent(h);
+    if (recording()) {
+      record({step_kind::attached, h->slot, h->parent ? h->parent->slot : no_parent, 0});
+      heavy_.push_back({std::move(h->order_key), std::nullopt, nullptr});
     }
-    h->order_key = order_key;
-    link_to_parent(h, p);
-    invalidate_upwards(h);
+    place(h, p, std::optional<bytes>(order_key));
   }
 
   void record_change(handle h, const replica_type& r, std::uint64_t counter) {
-    h->last_change.observe(r, counter);
-    invalidate_upwards(h);
+    const std::uint32_t ri = replicas_[op_replica_] == r ? op_replica_ : intern(r);
+    bool changed = false;
+    auto it = std::lower_bound(h->last_change.begin(), h->last_change.end(), ri,
+                               [](const change_entry& e, std::uint32_t v) { return e.replica < v; });
+    if (it == h->last_change.end() || it->replica != ri) {
+      record({step_kind::summary, h->slot, ri, 0});
+      h->last_change.insert(it, change_entry{ri, counter});
+      changed = true;
+    } else if (it->max < counter) {
+      record({step_kind::summary, h->slot, ri, it->max});
+      it->max = counter;
+      changed = true;
+    }
+    if (!tracked_gaps_.empty() && tracked_gaps_.contains(r, counter) &&
+        !(h->exact_dots && h->exact_dots->contains(r, counter))) {
+      record({step_kind::exact_dot, h->slot, ri, counter});
+      if (!h->exact_dots) h->exact_dots = std::make_unique<version_vector_type>();
+      h->exact_dots->observe(r, counter);
+      changed = true;
+    }
+    if (changed) {
+      touch(h);
+      invalidate_upwards(h);
+    }
   }
 
   void merge_deleted(handle h, const replica_type& r, std::uint64_t counter, const version_vector_type* known) {
+    if (recording()) {
+      record({step_kind::deleted, h->slot, 0, 0});
+      heavy_.push_back(
+          {std::nullopt, std::nullopt, h->deleted_at ? std::make_unique<version_vector_type>(*h->deleted_at) : nullptr});
+    }
     if (!h->deleted_at) {
       h->deleted_at = std::make_unique<version_vector_type>();
       ++deleted_nodes_;
@@ -129,13 +226,28 @@ class memory_store {
     h->deleted_at->observe(r, counter);
     if (known) h->deleted_at->merge(*known);
     verdicts_[h->slot] = tomb_verdict::unknown;
+    touch(h);
+    // Rule 6 is exact only if every gap this deleted_at declares is tracked dot by dot.
+    const version_vector_type gaps = h->deleted_at->gaps();
+    if (!gaps.empty() && !tracked_gaps_.is_aware_of(gaps)) {
+      // Track each such replica's dots from its lowest gap on, for good: a later gap of the same
+      // replica (a tombstone without known_state at a higher counter) then needs no other fold.
+      for (const auto& [r, e] : gaps.entries())
+        tracked_gaps_.add_range(r, e.frontier > 0 ? 1 : e.ranges.front().first, ~std::uint64_t{0});
+      rebuild_required_ = true;
+    }
   }
 
   [[nodiscard]] const std::optional<Key>& payload_writer(handle h) const noexcept { return h->payload_writer; }
 
   void set_payload(handle h, std::optional<bytes> value, const Key& writer) {
+    if (recording()) {
+      record({step_kind::payload, h->slot, 0, 0});
+      heavy_.push_back({std::move(h->payload), std::move(h->payload_writer), nullptr});
+    }
     h->payload = std::move(value);
     h->payload_writer = writer;
+    touch(h);
     invalidate_upwards(h);
   }
 
@@ -148,16 +260,24 @@ class memory_store {
     return v == tomb_verdict::tombstoned;
   }
 
-  /// S(n): the union of last_change and payload-writer dots over n and its physical descendants.
-  [[nodiscard]] version_vector_type subtree_state(handle h) const {
-    version_vector_type s;
+  /// The known_state a local delete of h records (SPEC §7): for every replica with a dot in S(h),
+  /// every dot of that replica folded into this store. A superset of S(h) made only of dots this
+  /// replica has seen, gap-free unless the log itself has gaps. Complexity: O(subtree + replicas).
+  [[nodiscard]] version_vector_type known_state_for_delete(handle h) const {
+    std::vector<bool> in_subtree(replicas_.size(), false);
+    version_vector_type known;
     visit_subtree(h, [&](const node_rec& m) {
-      s.merge(m.last_change);
-      if (m.payload_writer) s.observe(m.payload_writer->replica, m.payload_writer->counter);
+      for (const change_entry& e : m.last_change) in_subtree[e.replica] = true;
+      if (m.payload_writer) copy_entry(applied_, m.payload_writer->replica, known);
       return true;
     });
-    return s;
+    for (std::size_t i = 0; i < replicas_.size(); ++i)
+      if (in_subtree[i]) copy_entry(applied_, replicas_[i], known);
+    return known;
   }
+
+  /// The dots of every op folded into this store: when the store is caught up, the log's version.
+  [[nodiscard]] const version_vector_type& applied_version() const noexcept { return applied_; }
 
   template <class F>
   void for_each_child(handle p, F&& f) const {
@@ -209,72 +329,203 @@ class memory_store {
   }
   [[nodiscard]] std::size_t node_count() const noexcept { return nodes_.size(); }
 
+  // ---- rewind (undo journal) -------------------------------------------------------------------
+
+  /// The head the store is at, as counted by begin_op since the last start_journal.
+  [[nodiscard]] const head_type& head() const noexcept { return head_; }
+
+  /// Forgets the journal; the store is now at `at` and journals up to `limit` ops from here (0: none).
+  void start_journal(const head_type& at, std::uint64_t limit) {
+    journal_.clear();
+    steps_.clear();
+    heavy_.clear();
+    steps_dropped_ = heavy_dropped_ = 0;
+    head_ = at;
+    journal_limit_ = limit;
+  }
+  [[nodiscard]] std::uint64_t journal_limit() const noexcept { return journal_limit_; }
+  [[nodiscard]] std::size_t journal_size() const noexcept { return journal_.size(); }
+
+  /// How many applied ops rewind_before(frontier) would undo, or nullopt if the journal does not
+  /// reach back to every applied op with key ≥ frontier. Complexity: O(log journal).
+  [[nodiscard]] std::optional<std::uint64_t> rewind_cost(const Key& frontier) const {
+    if (!head_.key || *head_.key < frontier) return 0;
+    if (journal_.empty()) return std::nullopt;
+    const auto first = std::partition_point(journal_.begin(), journal_.end(),
+                                            [&](const journaled_op& o) { return o.key < frontier; });
+    if (first == journal_.begin()) {  // every journaled op is undone: the one before must be older
+      const head_type& before = journal_.front().before;
+      if (before.seq != 0 && !(before.key && *before.key < frontier)) return std::nullopt;
+    }
+    return static_cast<std::uint64_t>(journal_.end() - first);
+  }
+
+  /// Undoes every journaled op with key ≥ frontier, newest first, and returns the head reached.
+  /// Requires: rewind_cost(frontier) has a value. Complexity: O(what the undone ops changed).
+  head_type rewind_before(const Key& frontier) {
+    while (!journal_.empty() && !(journal_.back().key < frontier)) undo_last();
+    return head_;
+  }
+
+  // ---- rule-6 exactness ------------------------------------------------------------------------
+
+  /// True once a delete declared gaps the store had not tracked: verdicts may be wrong until the
+  /// log is folded again from the start (clear() keeps the tracked set, so that fold is exact).
+  [[nodiscard]] bool needs_rebuild() const noexcept { return rebuild_required_; }
+
   // ---- snapshots -------------------------------------------------------------------------------
 
-  void snapshot(std::string& out) const {
-    detail::binary_writer w(out);
-    w.varint(nodes_.size());
-    for (const node_rec& n : nodes_) {
-      detail::encode_node(w, n.id);
-      w.u8(n.parent ? 1 : 0);
-      if (n.parent) detail::encode_node(w, n.parent->id);
-      w.u8(n.order_key ? 1 : 0);
-      if (n.order_key) w.byte_string(*n.order_key);
-      encode_version_vector(w, n.last_change);
-      w.u8(n.deleted_at ? 1 : 0);
-      if (n.deleted_at) encode_version_vector(w, *n.deleted_at);
-      w.u8(n.payload ? 1 : 0);
-      if (n.payload) w.byte_string(*n.payload);
-      w.u8(n.payload_writer ? 1 : 0);
-      if (n.payload_writer) encode_key(w, *n.payload_writer);
+  /// Closes the current change epoch and returns its mark: snapshot_since(mark) will hold the
+  /// nodes changed from now on.
+  std::uint64_t mark_checkpoint() {
+    const std::uint64_t mark = epoch_;
+    ++epoch_;
+    epoch_changes_.emplace_back();
+    return mark;
+  }
+  /// Whether snapshot_since(mark) can be written (the store still knows every change since it).
+  [[nodiscard]] bool can_snapshot_since(std::uint64_t mark) const noexcept {
+    return mark + 1 >= first_epoch_ && mark < epoch_;
+  }
+  /// Drops the change lists up to and including `mark` (no delta will be written over them).
+  void forget_changes_through(std::uint64_t mark) {
+    while (first_epoch_ <= mark && epoch_changes_.size() > 1) {
+      epoch_changes_.pop_front();
+      ++first_epoch_;
     }
   }
 
+  /// A self-contained encoding of the whole store. Complexity: O(tree + replicas).
+  void snapshot(std::string& out) const {
+    detail::binary_writer w(out);
+    write_header(w);
+    w.varint(nodes_.size());
+    for (const node_rec& n : nodes_) write_node(w, n);
+  }
+
+  /// The nodes changed since `mark`, with the store-wide header: restore_delta over the state at
+  /// the mark gives this state. Requires can_snapshot_since(mark). Complexity: O(changed + replicas).
+  void snapshot_since(std::uint64_t mark, std::string& out) const {
+    detail::binary_writer w(out);
+    write_header(w);
+    std::vector<std::uint32_t> changed;
+    std::uint64_t epoch = first_epoch_;
+    for (const auto& list : epoch_changes_) {
+      if (epoch > mark)
+        for (std::uint32_t slot : list)
+          if (slot < nodes_.size() && node_epoch_[slot] == epoch) changed.push_back(slot);
+      ++epoch;
+    }
+    // A slot freed by a rewind and reused in the same epoch is listed twice.
+    std::sort(changed.begin(), changed.end());
+    changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
+    w.varint(changed.size());
+    for (std::uint32_t slot : changed) write_node(w, nodes_[slot]);
+  }
+
+  /// Replaces the whole state with a snapshot. Throws detail::decode_failure (and leaves the store
+  /// cleared) on malformed or inconsistent input: a node listed twice, a parent never listed, a
+  /// parent cycle, ROOT or TRASH with a parent, a count larger than the input.
   void restore(std::string_view in) {
     clear();
     try {
       detail::binary_reader r(in);
+      read_header(r, false);
       const std::uint64_t count = r.varint();
       if (count > r.remaining()) throw detail::decode_failure("node count exceeds snapshot size");
-      std::vector<std::pair<node_rec*, node_id>> parents;
+      std::vector<std::pair<node_rec*, node_id>> links;
+      std::vector<bool> listed(2, false);  // ROOT and TRASH must be listed once too
       for (std::uint64_t i = 0; i < count; ++i) {
-        node_rec* n = ensure(detail::decode_node(r));
-        if (r.u8()) parents.emplace_back(n, detail::decode_node(r));
-        if (r.u8()) n->order_key = bytes(r.byte_string());
-        n->last_change = decode_version_vector<replica_type>(r);
-        if (r.u8()) {
-          n->deleted_at = std::make_unique<version_vector_type>(decode_version_vector<replica_type>(r));
-          ++deleted_nodes_;
-          verdicts_[n->slot] = tomb_verdict::unknown;
+        const node_id id = detail::decode_node(r);
+        const bool fresh = !index_.contains(id);
+        node_rec* n = ensure(id);
+        if (n == root_ || n == trash_) {
+          if (listed[n == trash_ ? 1 : 0]) throw detail::decode_failure("snapshot lists a node twice");
+          listed[n == trash_ ? 1 : 0] = true;
+        } else if (!fresh) {
+          throw detail::decode_failure("snapshot lists a node twice");
         }
-        if (r.u8()) n->payload = bytes(r.byte_string());
-        if (r.u8()) n->payload_writer = decode_key<Key>(r);
+        read_node(r, *n, links);
       }
       if (!r.at_end()) throw detail::decode_failure("trailing bytes after snapshot");
-      if (index_.size() != count) throw detail::decode_failure("snapshot lists a node twice or lacks ROOT/TRASH");
-      for (auto [n, pid] : parents) {
-        node_rec* p = find(pid);
-        if (!p || !n->order_key || p == n) throw detail::decode_failure("snapshot names an unknown parent");
-        link_to_parent(n, p);
-      }
+      if (!listed[0] || !listed[1]) throw detail::decode_failure("snapshot lacks ROOT or TRASH");
+      link_all(links);
+      if (has_cycle()) throw detail::decode_failure("snapshot has a parent cycle");
     } catch (...) {
       clear();
       throw;
     }
+    reset_epochs();
   }
 
+  /// Applies a delta written by snapshot_since over the state it was taken from. Throws
+  /// detail::decode_failure on malformed or inconsistent input (the store is then cleared).
+  void restore_delta(std::string_view in) {
+    try {
+      detail::binary_reader r(in);
+      read_header(r, true);
+      const std::uint64_t count = r.varint();
+      if (count > r.remaining()) throw detail::decode_failure("node count exceeds delta size");
+      std::vector<std::pair<node_rec*, node_id>> links;
+      std::vector<node_rec*> changed;
+      for (std::uint64_t i = 0; i < count; ++i) {
+        node_rec* n = ensure(detail::decode_node(r));
+        if (n->parent) unlink_from_parent(n);
+        changed.push_back(n);
+        read_node(r, *n, links);
+      }
+      if (!r.at_end()) throw detail::decode_failure("trailing bytes after delta");
+      std::sort(changed.begin(), changed.end());
+      if (std::adjacent_find(changed.begin(), changed.end()) != changed.end())
+        throw detail::decode_failure("delta lists a node twice");
+      link_all(links);
+      for (node_rec* n : changed)
+        if (reaches_itself(n)) throw detail::decode_failure("delta makes a parent cycle");
+      for (node_rec* n : changed) invalidate_upwards(n);
+    } catch (...) {
+      clear();
+      throw;
+    }
+    reset_epochs();
+  }
+
+  /// Back to the initial state (only ROOT and TRASH). Keeps the tracked gap dots: a fold from here
+  /// is exact for every delete seen so far.
   void clear() {
     unlink_all();
     nodes_.clear();
     parent_slots_.clear();
     verdicts_.clear();
+    node_epoch_.clear();
     index_.clear();
+    replicas_.clear();
+    replica_ids_.clear();
+    applied_ = {};
     deleted_nodes_ = 0;
+    rebuild_required_ = false;
+    start_journal({}, journal_limit_);
+    reset_epochs();
+    const std::uint64_t limit = journal_limit_;
+    journal_limit_ = 0;  // creating ROOT and TRASH is not an op to undo
     root_ = ensure(root_node);
     trash_ = ensure(trash_node);
+    journal_limit_ = limit;
+    op_replica_ = intern(replica_type{});
   }
 
  private:
+  // ---- structure helpers -------------------------------------------------------------------------
+
+  void place(handle h, handle p, std::optional<bytes> order_key) {
+    if (h->parent) {
+      invalidate_upwards(h->parent);
+      unlink_from_parent(h);
+    }
+    h->order_key = std::move(order_key);
+    if (p) link_to_parent(h, p);
+    touch(h);
+    invalidate_upwards(h);
+  }
   void link_to_parent(handle h, handle p) {
     h->parent = p;
     parent_slots_[h->slot] = p->slot;
@@ -310,20 +561,296 @@ class memory_store {
 
   bool deleter_saw_whole_subtree(handle h) const {
     const version_vector_type& seen = *h->deleted_at;
+    std::vector<std::uint64_t> seen_max(replicas_.size(), 0);
+    for (const auto& [r, e] : seen.entries())
+      if (const auto it = replica_ids_.find(r); it != replica_ids_.end())
+        seen_max[it->second] = e.ranges.empty() ? e.frontier : e.ranges.back().last;
     return visit_subtree(h, [&](const node_rec& m) {
-      if (!seen.is_aware_of(m.last_change)) return false;
+      for (const change_entry& e : m.last_change)
+        if (e.max > seen_max[e.replica]) return false;
+      if (m.exact_dots && !seen.is_aware_of(*m.exact_dots)) return false;
       return !m.payload_writer || seen.contains(m.payload_writer->replica, m.payload_writer->counter);
     });
+  }
+
+  static void copy_entry(const version_vector_type& from, const replica_type& r, version_vector_type& to) {
+    const auto it = from.entries().find(r);
+    if (it == from.entries().end()) return;
+    to.add_range(r, 1, it->second.frontier);
+    for (const counter_range& cr : it->second.ranges) to.add_range(r, cr.first, cr.last);
+  }
+
+  std::uint32_t intern(const replica_type& r) {
+    const auto [it, inserted] = replica_ids_.try_emplace(r, static_cast<std::uint32_t>(replicas_.size()));
+    if (inserted) replicas_.push_back(r);
+    return it->second;
+  }
+
+  // ---- journal helpers -------------------------------------------------------------------------
+
+  [[nodiscard]] bool recording() const noexcept { return journal_limit_ > 0 && !journal_.empty() && !undoing_; }
+  void record(const undo_step& s) {
+    if (recording()) steps_.push_back(s);
+  }
+
+  void drop_oldest_journaled() {
+    journal_.pop_front();
+    const std::uint64_t keep_step = journal_.empty() ? steps_dropped_ + steps_.size() : journal_.front().first_step;
+    const std::uint64_t keep_heavy = journal_.empty() ? heavy_dropped_ + heavy_.size() : journal_.front().first_heavy;
+    while (steps_dropped_ < keep_step) {
+      steps_.pop_front();
+      ++steps_dropped_;
+    }
+    while (heavy_dropped_ < keep_heavy) {
+      heavy_.pop_front();
+      ++heavy_dropped_;
+    }
+  }
+
+  void undo_last() {
+    undoing_ = true;
+    const journaled_op& op = journal_.back();
+    while (steps_dropped_ + steps_.size() > op.first_step) {
+      const undo_step s = steps_.back();
+      steps_.pop_back();
+      undo(s);
+    }
+    head_ = op.before;
+    journal_.pop_back();
+    undoing_ = false;
+  }
+
+  void undo(const undo_step& s) {
+    if (s.kind == step_kind::created) {  // later steps are undone: it is a bare placeholder again
+      node_rec& n = nodes_.back();
+      if (n.parent) unlink_from_parent(&n);
+      index_.erase(n.id);
+      if (n.deleted_at) --deleted_nodes_;
+      nodes_.pop_back();
+      parent_slots_.pop_back();
+      verdicts_.pop_back();
+      node_epoch_.pop_back();
+      return;
+    }
+    node_rec* const h = &nodes_[s.slot];
+    switch (s.kind) {
+      case step_kind::attached: {
+        undo_heavy old = pop_heavy();
+        place(h, s.aux == no_parent ? nullptr : &nodes_[s.aux], std::move(old.text));
+        return;
+      }
+      case step_kind::summary: {
+        auto it = std::lower_bound(h->last_change.begin(), h->last_change.end(), s.aux,
+                                   [](const change_entry& e, std::uint32_t v) { return e.replica < v; });
+        if (s.value == 0)
+          h->last_change.erase(it);
+        else
+          it->max = s.value;
+        break;
+      }
+      case step_kind::exact_dot:
+        h->exact_dots->erase(replicas_[s.aux], s.value);
+        if (h->exact_dots->empty()) h->exact_dots.reset();
+        break;
+      case step_kind::deleted: {
+        undo_heavy old = pop_heavy();
+        if (!old.vv) {
+          h->deleted_at.reset();
+          --deleted_nodes_;
+          verdicts_[h->slot] = tomb_verdict::not_deleted;
+        } else {
+          h->deleted_at = std::move(old.vv);
+          verdicts_[h->slot] = tomb_verdict::unknown;
+        }
+        break;
+      }
+      case step_kind::payload: {
+        undo_heavy old = pop_heavy();
+        h->payload = std::move(old.text);
+        h->payload_writer = std::move(old.writer);
+        break;
+      }
+      case step_kind::created: break;
+    }
+    touch(h);
+    invalidate_upwards(h);
+  }
+  undo_heavy pop_heavy() {
+    undo_heavy h = std::move(heavy_.back());
+    heavy_.pop_back();
+    return h;
+  }
+
+  // ---- change epochs (delta snapshots) ---------------------------------------------------------
+
+  void touch(handle h) {
+    if (node_epoch_[h->slot] == epoch_) return;
+    node_epoch_[h->slot] = epoch_;
+    epoch_changes_.back().push_back(h->slot);
+  }
+  // After a restore or clear nothing earlier can be a delta base: start a fresh lineage of epochs.
+  void reset_epochs() {
+    ++epoch_;
+    first_epoch_ = epoch_;
+    epoch_changes_.clear();
+    epoch_changes_.emplace_back();
+  }
+
+  // ---- snapshot encoding -----------------------------------------------------------------------
+
+  void write_header(detail::binary_writer& w) const {
+    w.varint(replicas_.size());
+    for (const replica_type& r : replicas_) w.byte_string(replica_codec<replica_type>::to_bytes(r));
+    encode_version_vector(w, applied_);
+    encode_version_vector(w, tracked_gaps_);
+  }
+
+  // A delta's replica table extends the current one (indices are never reused).
+  void read_header(detail::binary_reader& r, bool delta) {
+    const std::uint64_t n = r.varint();
+    if (n > r.remaining() || n >= no_parent) throw detail::decode_failure("replica count exceeds snapshot size");
+    if (delta && n < replicas_.size()) throw detail::decode_failure("delta drops replicas of its base");
+    std::vector<replica_type> table;
+    table.reserve(static_cast<std::size_t>(n));
+    for (std::uint64_t i = 0; i < n; ++i) table.push_back(replica_codec<replica_type>::from_bytes(r.byte_string()));
+    for (std::size_t i = 0; i < replicas_.size() && delta; ++i)
+      if (!(table[i] == replicas_[i])) throw detail::decode_failure("delta renumbers the replicas of its base");
+    replicas_.clear();
+    replica_ids_.clear();
+    for (const replica_type& rep : table)
+      if (!replica_ids_.try_emplace(rep, static_cast<std::uint32_t>(replicas_.size())).second)
+        throw detail::decode_failure("snapshot lists a replica twice");
+      else
+        replicas_.push_back(rep);
+    if (replicas_.empty()) throw detail::decode_failure("snapshot lacks the replica table");
+    op_replica_ = 0;
+    applied_ = decode_version_vector<replica_type>(r);
+    tracked_gaps_ = decode_version_vector<replica_type>(r);
+  }
+
+  enum node_flags : std::uint8_t {
+    has_parent = 1,
+    has_payload = 2,
+    has_writer = 4,
+    has_deleted = 8,
+    has_exact = 16,
+  };
+
+  void write_node(detail::binary_writer& w, const node_rec& n) const {
+    detail::encode_node(w, n.id);
+    const std::uint8_t flags = static_cast<std::uint8_t>((n.parent ? has_parent : 0) | (n.payload ? has_payload : 0) |
+                                                         (n.payload_writer ? has_writer : 0) |
+                                                         (n.deleted_at ? has_deleted : 0) | (n.exact_dots ? has_exact : 0));
+    w.u8(flags);
+    if (n.parent) {
+      detail::encode_node(w, n.parent->id);
+      w.byte_string(*n.order_key);
+    }
+    w.varint(n.last_change.size());
+    for (const change_entry& e : n.last_change) {
+      w.varint(e.replica);
+      w.varint(e.max);
+    }
+    if (n.exact_dots) encode_version_vector(w, *n.exact_dots);
+    if (n.deleted_at) encode_version_vector(w, *n.deleted_at);
+    if (n.payload) w.byte_string(*n.payload);
+    if (n.payload_writer) encode_key(w, *n.payload_writer);
+  }
+
+  void read_node(detail::binary_reader& r, node_rec& n, std::vector<std::pair<node_rec*, node_id>>& links) {
+    const std::uint8_t flags = r.u8();
+    if (flags >= 32) throw detail::decode_failure("unknown node flags");
+    n.order_key.reset();
+    if (flags & has_parent) {
+      const node_id parent = detail::decode_node(r);
+      n.order_key = bytes(r.byte_string());
+      if (&n == root_ || &n == trash_) throw detail::decode_failure("ROOT or TRASH has a parent");
+      links.emplace_back(&n, parent);
+    }
+    const std::uint64_t entries = r.varint();
+    if (entries > replicas_.size()) throw detail::decode_failure("more summary entries than replicas");
+    n.last_change.clear();
+    for (std::uint64_t i = 0; i < entries; ++i) {
+      const std::uint64_t replica = r.varint();
+      const std::uint64_t max = r.varint();
+      if (replica >= replicas_.size() || max == 0 || (i > 0 && replica <= n.last_change.back().replica))
+        throw detail::decode_failure("malformed change summary");
+      n.last_change.push_back({static_cast<std::uint32_t>(replica), max});
+    }
+    n.exact_dots = flags & has_exact ? std::make_unique<version_vector_type>(decode_version_vector<replica_type>(r))
+                                     : nullptr;
+    const bool was_deleted = n.deleted_at != nullptr;
+    n.deleted_at = flags & has_deleted ? std::make_unique<version_vector_type>(decode_version_vector<replica_type>(r))
+                                       : nullptr;
+    if (n.deleted_at && n.deleted_at->empty()) throw detail::decode_failure("empty deleted_at");
+    deleted_nodes_ += (n.deleted_at ? 1 : 0) - (was_deleted ? 1 : 0);
+    verdicts_[n.slot] = n.deleted_at ? tomb_verdict::unknown : tomb_verdict::not_deleted;
+    n.payload = flags & has_payload ? std::optional<bytes>(bytes(r.byte_string())) : std::nullopt;
+    n.payload_writer = flags & has_writer ? std::optional<Key>(decode_key<Key>(r)) : std::nullopt;
+    if (n.payload && !n.payload_writer) throw detail::decode_failure("payload without a writer");
+  }
+
+  void link_all(const std::vector<std::pair<node_rec*, node_id>>& links) {
+    for (const auto& [n, pid] : links) {
+      node_rec* p = find(pid);
+      if (!p || p == n) throw detail::decode_failure("snapshot names an unknown parent");
+      link_to_parent(n, p);
+    }
+  }
+
+  // Whether following parents from n comes back to n (bounded by the node count).
+  [[nodiscard]] bool reaches_itself(const node_rec* n) const noexcept {
+    std::size_t steps = 0;
+    for (std::uint32_t x = parent_slots_[n->slot]; x != no_parent; x = parent_slots_[x])
+      if (x == n->slot || ++steps > nodes_.size()) return true;
+    return false;
+  }
+  // Any parent cycle at all: O(n), each node settled once.
+  [[nodiscard]] bool has_cycle() const {
+    std::vector<std::uint8_t> state(nodes_.size(), 0);  // 0 new, 1 on the current path, 2 settled
+    std::vector<std::uint32_t> path;
+    for (std::uint32_t start = 0; start < nodes_.size(); ++start) {
+      std::uint32_t x = start;
+      while (x != no_parent && state[x] == 0) {
+        state[x] = 1;
+        path.push_back(x);
+        x = parent_slots_[x];
+      }
+      if (x != no_parent && state[x] == 1) return true;
+      for (std::uint32_t p : path) state[p] = 2;
+      path.clear();
+    }
+    return false;
   }
 
   static constexpr std::uint32_t no_parent = ~std::uint32_t{0};
   std::deque<node_rec> nodes_;                  // stable addresses: handles and intrusive links point into it
   std::vector<std::uint32_t> parent_slots_;     // parent_slots_[slot] = parent's slot: a cache-dense copy
   mutable std::vector<tomb_verdict> verdicts_;  // by slot; mutable: reads fill the cache
+  std::vector<std::uint64_t> node_epoch_;       // by slot: the epoch of the node's last change
   std::unordered_map<node_id, node_rec*> index_;
+  std::vector<replica_type> replicas_;  // interned replicas, by index
+  std::unordered_map<replica_type, std::uint32_t> replica_ids_;
+  std::uint32_t op_replica_ = 0;      // the replica of the op being folded
+  version_vector_type applied_;       // dots of every folded op
+  version_vector_type tracked_gaps_;  // dots tracked exactly: ⊇ every gap a deleted_at has declared
+  bool rebuild_required_ = false;
   std::size_t deleted_nodes_ = 0;
   node_rec* root_ = nullptr;
   node_rec* trash_ = nullptr;
+  // Journal.
+  head_type head_;
+  std::uint64_t journal_limit_ = 0;
+  bool undoing_ = false;
+  std::deque<journaled_op> journal_;
+  std::deque<undo_step> steps_;
+  std::deque<undo_heavy> heavy_;
+  std::uint64_t steps_dropped_ = 0;
+  std::uint64_t heavy_dropped_ = 0;
+  // Change epochs: epoch_changes_[i] lists the slots first changed in epoch first_epoch_ + i.
+  std::uint64_t epoch_ = 1;
+  std::uint64_t first_epoch_ = 1;
+  std::deque<std::vector<std::uint32_t>> epoch_changes_;
 };
 
 static_assert(MaterializedStore<memory_store<default_op_key>>);

@@ -15,7 +15,8 @@
 //   set_payload(h, optional<bytes>, writer key)
 // Reads
 //   is_tombstoned(h) -> bool      rule 6; amortized cheap (a store keeps whatever summary it likes)
-//   subtree_state(h) -> version vector S(n)  (for local deletes)
+//   known_state_for_delete(h) -> version vector  what a local delete of h records (SPEC §7): S(n),
+//                                 or a superset of it made only of dots folded into the store
 //   for_each_child(h, f)          visible children in sibling order (f gets a handle)
 //   sibling_bounds(p, position, moving) -> pair of optional keys around the insertion point
 //   payload(h), order_key(h) -> const std::optional<bytes>&
@@ -24,6 +25,13 @@
 //   snapshot(std::string& out) appends a self-contained encoding; restore(string_view) replaces the
 //   whole state with it and throws detail::decode_failure on malformed input; clear() resets to the
 //   initial state (only ROOT and TRASH).
+//
+// Optional capabilities, detected with the concepts at the end of this file (memory_store has all):
+//   begin_op(key)                 called by apply_op before each op (journals, version tracking)
+//   RewindableStore               an undo journal: rewind_cost(k), rewind_before(k), start_journal
+//   DeltaSnapshotStore            incremental checkpoints: mark_checkpoint, snapshot_since, restore_delta
+//   needs_rebuild()               the store cannot stay exact without a fold from the start
+//   applied_version()             the dots of every op folded into the store
 #include <concepts>
 #include <cstdint>
 #include <optional>
@@ -32,6 +40,7 @@
 #include <utility>
 
 #include "../bytes.hpp"
+#include "../head_position.hpp"
 #include "../node_id.hpp"
 #include "../op_key_concepts.hpp"
 #include "../version_vector.hpp"
@@ -78,7 +87,7 @@ concept MaterializedStore =
       { cs.payload_writer(h) } -> std::same_as<const std::optional<typename S::key_type>&>;
       s.set_payload(h, std::move(value), key);
       { cs.is_tombstoned(h) } -> std::same_as<bool>;
-      { cs.subtree_state(h) } -> std::same_as<version_vector<replica_of<typename S::key_type>>>;
+      { cs.known_state_for_delete(h) } -> std::same_as<version_vector<replica_of<typename S::key_type>>>;
       cs.for_each_child(h, detail::handle_sink<typename S::handle>{});
       { cs.sibling_bounds(h, pos, h) } -> std::same_as<std::pair<std::optional<bytes>, std::optional<bytes>>>;
       { cs.payload(h) } -> std::same_as<const std::optional<bytes>&>;
@@ -88,6 +97,50 @@ concept MaterializedStore =
       cs.snapshot(out);
       s.restore(in);
       s.clear();
+    };
+// clang-format on
+
+}  // namespace treecrdt
+
+namespace treecrdt {
+
+// (kept as written: clang-format 14 cannot indent requires-expression bodies)
+// clang-format off
+
+/// A store that keeps an exact undo record of the ops it applied (SPEC §8 rewind).
+///   start_journal(head, limit)   forget the journal; the store is at `head`; journal up to `limit` ops
+///   head() -> head_position      where begin_op calls have brought the store since then
+///   rewind_cost(k) -> optional<uint64_t>  ops rewind_before(k) would undo; nullopt if the journal
+///                                does not reach back to every applied op with key ≥ k. O(log journal)
+///   rewind_before(k) -> head_position     undo those ops, newest first; the head reached.
+///                                Complexity: O(what they changed). Requires rewind_cost(k).
+template <class S>
+concept RewindableStore =
+    MaterializedStore<S> &&
+    requires(S& s, const S& cs, const typename S::key_type& k, const head_position<typename S::key_type>& h,
+             std::uint64_t n) {
+      s.begin_op(k);
+      s.start_journal(h, n);
+      { cs.head() } -> std::convertible_to<head_position<typename S::key_type>>;
+      { cs.rewind_cost(k) } -> std::same_as<std::optional<std::uint64_t>>;
+      { s.rewind_before(k) } -> std::same_as<head_position<typename S::key_type>>;
+    };
+
+/// A store that can write and apply deltas (SPEC §8 incremental checkpoints).
+///   mark_checkpoint() -> mark     the state now; later changes are "since" it
+///   can_snapshot_since(mark)      the store still knows every change since the mark
+///   snapshot_since(mark, out)     append the changes since mark: O(changed), not O(tree)
+///   restore_delta(in)             apply such a delta over the state at its mark; throws
+///                                 detail::decode_failure (store cleared) when malformed
+///   forget_changes_through(mark)  no delta over marks ≤ this one will be asked for
+template <class S>
+concept DeltaSnapshotStore =
+    MaterializedStore<S> && requires(S& s, const S& cs, std::uint64_t mark, std::string& out, std::string_view in) {
+      { s.mark_checkpoint() } -> std::same_as<std::uint64_t>;
+      { cs.can_snapshot_since(mark) } -> std::same_as<bool>;
+      cs.snapshot_since(mark, out);
+      s.restore_delta(in);
+      s.forget_changes_through(mark);
     };
 // clang-format on
 

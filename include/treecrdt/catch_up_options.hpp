@@ -1,0 +1,37 @@
+#pragma once
+// How a document absorbs late ops (SPEC §8): the catch-up paths and the knobs that choose them.
+#include <cstdint>
+
+namespace treecrdt {
+
+/// The ways catch-up can bring the store to the fold of the whole log.
+enum class catch_up_path : std::uint8_t {
+  none,         // no catch-up has run
+  rewind,       // undo the applied ops after the frontier in place, fold the late ops, redo
+  checkpoint,   // restore the latest valid checkpoint (chain) before the frontier, replay the suffix
+  full_replay,  // clear the store and fold the whole log
+};
+
+[[nodiscard]] constexpr const char* to_string(catch_up_path p) noexcept {
+  switch (p) {
+    case catch_up_path::none: return "none";
+    case catch_up_path::rewind: return "rewind";
+    case catch_up_path::checkpoint: return "checkpoint";
+    case catch_up_path::full_replay: return "full_replay";
+  }
+  return "?";
+}
+
+/// Runtime knobs of catch-up, passed to the document's constructor.
+struct catch_up_options {
+  /// Undo records kept for rewind, in ops (0: no rewind). A late op at most this many ops behind the
+  /// head is absorbed in place. Memory: about 100-200 bytes per journaled op. The default covers
+  /// many cadence intervals, so checkpoints are needed only for restarts and very late ops.
+  std::uint64_t journal_ops = 16384;
+  /// `none`: the planner picks the cheapest exact path. Otherwise that path whenever it is possible
+  /// (rewind needs the journal to reach back; checkpoint needs one before the frontier), else the
+  /// planner's choice among the others — for tests and benchmarks.
+  catch_up_path force = catch_up_path::none;
+};
+
+}  // namespace treecrdt

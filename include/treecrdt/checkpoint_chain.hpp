@@ -1,0 +1,173 @@
+#pragma once
+// Incremental checkpoints (SPEC §8): a chain is one full checkpoint followed by deltas, each over
+// the link before it. Writing a delta costs what changed since the previous link; the chain is
+// rebased (a new full checkpoint) once its deltas add up to the full one's size, or it reaches
+// `max_chain_links`, so restoring a chain costs at most about twice one full snapshot.
+//
+//   checkpoint_chain  the links of the chain new deltas are written onto, with the store's change
+//                     mark at each (a link restored from storage has no mark but the newest)
+//   write_checkpoint  a full or delta checkpoint of the store at the head
+//   restore_chain     full link, then every delta, each verified against where it is filed; a link
+//                     that fails, or a missing base, throws corrupt_link naming the bad link
+//   prune_checkpoints the retention policy's choice, closed over the links kept ones need
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "checkpoint_codec.hpp"
+#include "checkpoint_policy.hpp"
+#include "errors.hpp"
+#include "storage/storage_concepts.hpp"
+#include "store/store_concepts.hpp"
+
+namespace treecrdt {
+
+inline constexpr std::size_t max_chain_links = 64;
+
+template <OpKey Key>
+struct checkpoint_chain {
+  struct link {
+    checkpoint_info<Key> info;
+    std::optional<std::uint64_t> mark;  // the store's change mark at this link; none: no delta over it
+  };
+  std::vector<link> links;  // oldest (the full one) first
+
+  void reset() noexcept { links.clear(); }
+  /// A late op at `key` invalidated every link at or after it.
+  void drop_from(const Key& key) {
+    while (!links.empty() && !(links.back().info.key < key)) links.pop_back();
+  }
+  [[nodiscard]] std::uint64_t full_bytes() const noexcept { return links.empty() ? 0 : links.front().info.size_bytes; }
+  [[nodiscard]] std::uint64_t delta_bytes() const noexcept {
+    std::uint64_t n = 0;
+    for (std::size_t i = 1; i < links.size(); ++i) n += links[i].info.size_bytes;
+    return n;
+  }
+};
+
+/// A link of a chain failed to verify or is missing: catch-up drops it and falls back.
+template <OpKey Key>
+struct corrupt_link {
+  checkpoint_info<Key> link;
+  std::string why;
+};
+
+/// Persists a checkpoint of ctx.store at (key, seq): a delta over the chain's newest link when the
+/// store can write one and the chain is not due for a rebase, else a full one that starts a new
+/// chain. Complexity: O(changed since the newest link) for a delta, O(tree) for a full one.
+template <class Ctx>
+void write_checkpoint(Ctx& ctx, const typename Ctx::key_type& key, std::uint64_t seq) {
+  using key_type = typename Ctx::key_type;
+  using store_type = std::remove_cvref_t<decltype(ctx.store)>;
+  auto& chain = ctx.chain;
+  std::string blob;
+  std::optional<key_type> base;
+  if constexpr (DeltaSnapshotStore<store_type>) {
+    if (!chain.links.empty() && chain.links.size() < max_chain_links && chain.links.back().mark &&
+        chain.delta_bytes() < chain.full_bytes() && ctx.store.can_snapshot_since(*chain.links.back().mark)) {
+      blob = encode_delta_checkpoint(ctx.store, *chain.links.back().mark, key, seq, chain.links.back().info);
+      if (chain.delta_bytes() + blob.size() <= chain.full_bytes()) {
+        base = chain.links.back().info.key;
+      } else {
+        blob.clear();  // the deltas would outweigh the base: rebase
+      }
+    }
+  }
+  if (!base) blob = encode_checkpoint(ctx.store, key, seq);
+  const std::uint64_t id = ctx.storage.save_checkpoint(key, seq, blob, base);
+  std::optional<std::uint64_t> mark;
+  if constexpr (DeltaSnapshotStore<store_type>) {
+    mark = ctx.store.mark_checkpoint();
+    if (!base) ctx.store.forget_changes_through(*mark);
+  }
+  if (!base) chain.reset();
+  chain.links.push_back({checkpoint_info<key_type>{id, key, seq, blob.size(), base}, mark});
+  ++ctx.stats.checkpoints_written;
+  if (base) ++ctx.stats.delta_checkpoints_written;
+  ctx.stats.checkpoint_bytes_written += blob.size();
+  ctx.wrote_checkpoint = true;
+}
+
+/// The links from the full checkpoint to `newest`, oldest first, resolved through their bases in
+/// `all` (list_checkpoints()). Throws corrupt_link if a base is missing or the chain loops.
+template <OpKey Key>
+[[nodiscard]] std::vector<checkpoint_info<Key>> chain_to(const std::vector<checkpoint_info<Key>>& all,
+                                                        const checkpoint_info<Key>& newest) {
+  std::map<Key, const checkpoint_info<Key>*> by_key;
+  for (const auto& cp : all) by_key.emplace(cp.key, &cp);
+  std::vector<checkpoint_info<Key>> chain{newest};
+  while (chain.back().base) {
+    const auto it = by_key.find(*chain.back().base);
+    if (it == by_key.end() || !(it->second->key < chain.back().key) || chain.size() > all.size())
+      throw corrupt_link<Key>{chain.back(), "its base is missing"};
+    chain.push_back(*it->second);
+  }
+  std::reverse(chain.begin(), chain.end());
+  return chain;
+}
+
+/// Restores ctx.store to the checkpoint `newest` (a full one or the end of a delta chain) and makes
+/// that chain the one new deltas go onto. Returns the number of links applied. Throws corrupt_link
+/// for the first link that does not verify (the store is then cleared); storage errors pass through.
+/// Complexity: O(full snapshot + deltas of the chain).
+template <class Ctx>
+std::size_t restore_chain(Ctx& ctx, const checkpoint_info<typename Ctx::key_type>& newest) {
+  using key_type = typename Ctx::key_type;
+  using store_type = std::remove_cvref_t<decltype(ctx.store)>;
+  const std::vector<checkpoint_info<key_type>> links =
+      newest.base ? chain_to(ctx.storage.list_checkpoints(), newest) : std::vector<checkpoint_info<key_type>>{newest};
+  ctx.chain.reset();
+  for (std::size_t i = 0; i < links.size(); ++i) {
+    const auto& cp = links[i];
+    try {
+      const bytes blob = ctx.storage.load_checkpoint(cp.id);
+      if (i == 0) {
+        if (cp.base) throw corrupt_checkpoint_error("chain does not start with a full checkpoint");
+        restore_checkpoint(ctx.store, blob, cp.key, cp.seq);
+      } else if constexpr (DeltaSnapshotStore<store_type>) {
+        apply_delta_checkpoint(ctx.store, blob, cp.key, cp.seq, links[i - 1]);
+      } else {
+        throw corrupt_checkpoint_error("this store cannot apply delta checkpoints");
+      }
+    } catch (const corrupt_checkpoint_error& e) {
+      ctx.store.clear();
+      ctx.chain.reset();
+      throw corrupt_link<key_type>{cp, e.what()};
+    }
+    ctx.chain.links.push_back({cp, std::nullopt});
+  }
+  if constexpr (DeltaSnapshotStore<store_type>) ctx.chain.links.back().mark = ctx.store.mark_checkpoint();
+  return links.size();
+}
+
+/// Drops every checkpoint neither the retention policy nor a kept link's chain needs. The chain new
+/// deltas are written onto is always kept.
+template <class Ctx>
+void prune_checkpoints(Ctx& ctx) {
+  using key_type = typename Ctx::key_type;
+  const auto all = ctx.storage.list_checkpoints();
+  std::vector<checkpoint_summary> summaries;
+  summaries.reserve(all.size());
+  for (const auto& cp : all) summaries.push_back({cp.seq, cp.is_full(), cp.size_bytes});
+  std::vector<bool> keep = ctx.retention.select(summaries, ctx.head.seq);
+  keep.resize(all.size(), false);
+  std::map<key_type, std::size_t> index;
+  for (std::size_t i = 0; i < all.size(); ++i) index.emplace(all[i].key, i);
+  for (const auto& l : ctx.chain.links)
+    if (const auto it = index.find(l.info.key); it != index.end()) keep[it->second] = true;
+  for (std::size_t i = all.size(); i-- > 0;) {  // newest first: a kept delta keeps its base
+    if (!keep[i] || !all[i].base) continue;
+    if (const auto it = index.find(*all[i].base); it != index.end()) keep[it->second] = true;
+  }
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (keep[i]) continue;
+    ctx.storage.drop_checkpoint(all[i].id);
+    ++ctx.stats.checkpoints_pruned;
+  }
+  ctx.wrote_checkpoint = false;
+}
+
+}  // namespace treecrdt
