@@ -9,7 +9,8 @@
 //                                  would make the figure depend on how many iterations ran.
 //                                  <path> = fold<key> (apply_op on memory_store alone) or
 //                                  document/batch:B (document over memory_storage, never_checkpoint,
-//                                  one apply() per B ops).
+//                                  default undo journal, one apply() per B ops; what checkpoints add
+//                                  is workload 6's subject, in checkpoint_bench.cpp).
 //   random_moves/<path>            1,000 nodes under ROOT (untimed), then 10,000 random moves among
 //                                  them (new parent: a random node or ROOT; cycles are skipped by the
 //                                  fold as the spec says: the uniform model of workload.hpp).
@@ -130,7 +131,7 @@ void random_moves(benchmark::State& state, std::function<std::unique_ptr<Target>
 }
 
 template <class Key>
-using never_doc = document_target<Key, memory_storage<Key>>;
+using never_doc = never_checkpoint_target<Key, memory_storage<Key>>;
 
 template <class Key>
 std::function<std::unique_ptr<fold_target<memory_store<Key>>>()> make_fold() {

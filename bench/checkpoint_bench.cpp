@@ -1,19 +1,28 @@
-// Workload 4: what checkpoints cost.
+// Workloads 4 and 6: what checkpoints cost.
 //
-//   checkpoint/roundtrip/nodes:N   encode_checkpoint + restore_checkpoint of a tree of N nodes that
-//                                  has also seen N edits (moves, payloads, deletes), so its
-//                                  version vectors carry some history. Time = encode + restore;
-//                                  counters split them and give the blob size.
-//   checkpoint/cadence:C           a 10k-node document applying ops one at a time (batch of 1, the
-//                                  local-edit path) with every_n_ops{C} and exponential retention of
-//                                  granularity C, paired in each iteration with the same ops on a
-//                                  never_checkpoint document: the difference is the amortized
-//                                  checkpoint cost per applied op.
+//   checkpoint/roundtrip/nodes:N   encode_checkpoint + restore_checkpoint of a full snapshot of a tree
+//                                  of N nodes that has also seen N edits (moves, payloads, deletes).
+//                                  Time = encode + restore; counters split them and give the size.
+//                                  (A full snapshot is what a chain starts with and what a rebase
+//                                  writes; deltas in between cost what changed.)
+//   checkpoint/amortized/nodes:N   workload 6: three documents holding the same N-node tree apply the
+//                                  same steady edits one `apply` per op (the local-edit path), paired
+//                                  in each iteration: `document<>` with every default, a
+//                                  never_checkpoint document with the default undo journal, and a
+//                                  plain one (never_checkpoint, no journal). default − never_checkpoint
+//                                  per op is the amortized checkpoint cost; never_checkpoint − plain
+//                                  the journal's. 16 iterations of 1,024 ops per repetition, so the
+//                                  window spans several whole chains (a full checkpoint and its deltas).
+//   checkpoint/cadence:C           a 10k-node document applying ops one at a time with every_n_ops{C}
+//                                  and exponential retention of granularity C, paired with the same
+//                                  ops on a never_checkpoint document (same journal): the amortized
+//                                  checkpoint cost per applied op by cadence.
 //   checkpoint/storage/<retention>/log:N   total bytes of the checkpoints kept after N ops (cadence
 //                                  64) with the default exponential retention and with keep-all.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <stdexcept>
@@ -82,63 +91,93 @@ void roundtrip(benchmark::State& state, std::size_t nodes) {
   state.counters["restore_ns_per_node"] = figure(restore_s * 1e9 / n / static_cast<double>(nodes));
 }
 
-template <class Key>
-struct cadence_fixture {
-  using with_cadence = document_target<Key, memory_storage<Key>, every_n_ops, exponential_retention>;
-  using without = document_target<Key, memory_storage<Key>, never_checkpoint, exponential_retention>;
-  cadence_fixture(std::size_t nodes, std::uint64_t cadence)
-      : gen(13, shallow_depth_limit(nodes)),
-        checkpointed(memory_storage<Key>{}, every_n_ops{cadence}, exponential_retention{2, cadence}),
-        plain(memory_storage<Key>{}) {
+/// Paired documents over one tree of `nodes` nodes, and the steady-edit stream that continues it.
+/// `Checkpointed` is the document under test; the never_checkpoint one shares its undo journal.
+template <class Key, class Checkpointed>
+struct paired_fixture {
+  using never = never_checkpoint_target<Key, memory_storage<Key>>;
+  using plain = plain_document_target<Key, memory_storage<Key>>;
+  paired_fixture(std::size_t nodes, std::function<std::unique_ptr<Checkpointed>()> make)
+      : gen(13, shallow_depth_limit(nodes)), checkpointed(make()), nocp(memory_storage<Key>{}),
+        bare(memory_storage<Key>{}) {
+    // One apply for the whole tree (untimed): a single checkpoint at its end, not one per slice.
     const auto base = gen.grow(nodes);
-    checkpointed.apply(std::span<const op<Key>>(base));
-    plain.apply(std::span<const op<Key>>(base));
+    checkpointed->apply(std::span<const op<Key>>(base));
+    nocp.apply(std::span<const op<Key>>(base));
+    bare.apply(std::span<const op<Key>>(base));
   }
   op_stream<Key> gen;
-  with_cadence checkpointed;
-  without plain;
+  std::unique_ptr<Checkpointed> checkpointed;
+  never nocp;
+  plain bare;
 };
 
-void cadence_cost(benchmark::State& state, std::size_t nodes, std::uint64_t cadence, std::size_t ops_per_iteration) {
-  auto& fx =
-      cached_fixture<cadence_fixture<key>>("cadence/" + std::to_string(nodes) + "/" + std::to_string(cadence),
-                                           [&] { return std::make_shared<cadence_fixture<key>>(nodes, cadence); });
-  double with_s = 0;
-  double without_s = 0;
-  double with_cpu = 0;
-  double without_cpu = 0;
+/// Applies `ops_per_iteration` fresh steady edits per iteration, one apply per op, to the three
+/// documents of a paired_fixture in rotating order, each timed on its own.
+template <class Checkpointed>
+void paired_apply(benchmark::State& state, const std::string& fixture_key, std::size_t nodes,
+                  std::function<std::unique_ptr<Checkpointed>()> make, std::size_t ops_per_iteration) {
+  using fixture = paired_fixture<key, Checkpointed>;
+  auto& fx = cached_fixture<fixture>(fixture_key, [&] { return std::make_shared<fixture>(nodes, make); });
+  double s_cp = 0, s_nocp = 0, s_plain = 0, c_cp = 0, c_nocp = 0, c_plain = 0;
   std::uint64_t ops = 0;
-  const std::uint64_t written_before = fx.checkpointed.doc().stats().checkpoints_written;
+  std::uint64_t round = 0;
+  const auto before = fx.checkpointed->doc().stats();
   for (auto _ : state) {
     const auto next = fx.gen.take(ops_per_iteration, steady_mix);
     const std::span<const op<key>> all(next);
-    const stopwatch a;
-    fx.checkpointed.apply(all, 1);
-    const double ta = a.seconds();
-    with_cpu += a.cpu_seconds();
-    const stopwatch b;
-    fx.plain.apply(all, 1);
-    const double tb = b.seconds();
-    without_cpu += b.cpu_seconds();
-    state.SetIterationTime(ta);
-    with_s += ta;
-    without_s += tb;
+    double t_cp = 0;
+    const auto timed = [&](double& total, double& cpu, auto& target) {
+      const stopwatch sw;
+      target.apply(all, 1);
+      const double t = sw.seconds();
+      cpu += sw.cpu_seconds();
+      total += t;
+      return t;
+    };
+    const std::function<void()> paths[] = {
+        [&] { t_cp = timed(s_cp, c_cp, *fx.checkpointed); },
+        [&] { timed(s_nocp, c_nocp, fx.nocp); },
+        [&] { timed(s_plain, c_plain, fx.bare); },
+    };
+    for (std::size_t i = 0; i < std::size(paths); ++i) paths[(round + i) % std::size(paths)]();
+    ++round;
+    state.SetIterationTime(t_cp);
     ops += next.size();
   }
-  const auto& stats = fx.checkpointed.doc().stats();
-  const auto kept = fx.checkpointed.doc().storage().list_checkpoints();
+  const auto& after = fx.checkpointed->doc().stats();
+  const auto kept = fx.checkpointed->doc().storage().list_checkpoints();
+  std::uint64_t kept_bytes = 0;
+  for (const auto& cp : kept) kept_bytes += cp.size_bytes;
   const double n_ops = static_cast<double>(ops);
+  const double fulls = static_cast<double>((after.checkpoints_written - before.checkpoints_written) -
+                                           (after.delta_checkpoints_written - before.delta_checkpoints_written));
   state.SetItemsProcessed(static_cast<std::int64_t>(ops));
-  state.counters["ns_per_op"] = figure(with_s * 1e9 / n_ops);
-  state.counters["ns_per_op_no_checkpoints"] = figure(without_s * 1e9 / n_ops);
-  state.counters["checkpoint_ns_per_op"] = figure((with_s - without_s) * 1e9 / n_ops);
-  state.counters["ns_per_op_cpu"] = figure(with_cpu * 1e9 / n_ops);
-  state.counters["ns_per_op_no_checkpoints_cpu"] = figure(without_cpu * 1e9 / n_ops);
-  state.counters["checkpoint_ns_per_op_cpu"] = figure((with_cpu - without_cpu) * 1e9 / n_ops);
+  state.counters["ns_per_op"] = figure(s_cp * 1e9 / n_ops);
+  state.counters["ns_per_op_no_checkpoints"] = figure(s_nocp * 1e9 / n_ops);
+  state.counters["ns_per_op_plain"] = figure(s_plain * 1e9 / n_ops);
+  state.counters["checkpoint_ns_per_op"] = figure((s_cp - s_nocp) * 1e9 / n_ops);
+  state.counters["journal_ns_per_op"] = figure((s_nocp - s_plain) * 1e9 / n_ops);
+  state.counters["ns_per_op_cpu"] = figure(c_cp * 1e9 / n_ops);
+  state.counters["ns_per_op_no_checkpoints_cpu"] = figure(c_nocp * 1e9 / n_ops);
+  state.counters["ns_per_op_plain_cpu"] = figure(c_plain * 1e9 / n_ops);
+  state.counters["checkpoint_ns_per_op_cpu"] = figure((c_cp - c_nocp) * 1e9 / n_ops);
+  state.counters["journal_ns_per_op_cpu"] = figure((c_nocp - c_plain) * 1e9 / n_ops);
+  state.counters["checkpoint_share"] = figure((s_cp - s_nocp) / s_nocp);
+  state.counters["checkpoint_share_cpu"] = figure((c_cp - c_nocp) / c_nocp);
   state.counters["checkpoints_per_1k_ops"] =
-      figure(static_cast<double>(stats.checkpoints_written - written_before) * 1000.0 / n_ops);
+      figure(static_cast<double>(after.checkpoints_written - before.checkpoints_written) * 1000.0 / n_ops);
+  state.counters["full_checkpoints_per_1k_ops"] = figure(fulls * 1000.0 / n_ops);
+  state.counters["checkpoint_bytes_per_op"] =
+      figure(static_cast<double>(after.checkpoint_bytes_written - before.checkpoint_bytes_written) / n_ops);
   state.counters["checkpoint_bytes"] = figure(kept.empty() ? 0.0 : static_cast<double>(kept.back().size_bytes));
+  state.counters["kept_checkpoints"] = figure(static_cast<double>(kept.size()));
+  state.counters["kept_bytes"] = figure(static_cast<double>(kept_bytes));
+  state.counters["tree_nodes"] = figure(static_cast<double>(fx.checkpointed->node_count()));
 }
+
+using default_doc = default_document_target<key, memory_storage<key>>;
+using cadence_doc = document_target<key, memory_storage<key>, every_n_ops, exponential_retention>;
 
 /// The log of checkpoint/storage: 1,000 inserts, then steady edits (the tree stays at 1k nodes;
 /// its snapshots still grow slowly with the history held in version vectors).
@@ -179,12 +218,31 @@ const registrar checkpoint_benchmarks([] {
         benchmark::kMillisecond)
         ->Iterations(iterations);
   }
+  for (const std::size_t n : pick<std::vector<std::size_t>>({1000, 100000, 1000000}, {1000, 10000}))
+    add(
+        "checkpoint/amortized/nodes:" + size_name(n),
+        [n](benchmark::State& s) {
+          paired_apply<default_doc>(
+              s, "amortized/" + std::to_string(n), n,
+              [] { return std::make_unique<default_doc>(memory_storage<key>{}); }, 1024);
+        },
+        benchmark::kMillisecond)
+        ->Iterations(pick(16, 2));
   const std::size_t cadence_nodes = pick<std::size_t>(10000, 1000);
   for (const std::uint64_t c : {16, 64, 256, 1024})
     add(
         "checkpoint/cadence:" + std::to_string(c) + "/nodes:" + size_name(cadence_nodes),
-        [=](benchmark::State& s) { cadence_cost(s, cadence_nodes, c, 1024); }, benchmark::kMillisecond)
-        ->Iterations(pick<std::int64_t>(2, 1));
+        [=](benchmark::State& s) {
+          paired_apply<cadence_doc>(
+              s, "cadence/" + std::to_string(c), cadence_nodes,
+              [c] {
+                return std::make_unique<cadence_doc>(memory_storage<key>{}, every_n_ops{c},
+                                                     exponential_retention{2, c});
+              },
+              1024);
+        },
+        benchmark::kMillisecond)
+        ->Iterations(pick(4, 1));
   for (const std::size_t n : pick<std::vector<std::size_t>>({10000, 100000}, {10000})) {
     add(
         "checkpoint/storage/default_retention/log:" + size_name(n),

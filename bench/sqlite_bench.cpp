@@ -1,8 +1,10 @@
 // Workloads 3 (over SQLite), 5 and 6: the SQLite storage policy, files in a temporary directory.
 //
-//   catch_up/sqlite/log:N/k:K     workload 3's body (support/catch_up_body.hpp) over sqlite_storage.
-//   restart/sqlite/log:N          open an existing document file of N ops and construct a
-//                                 `document` (restore the latest checkpoint, replay the rest), paired
+//   catch_up/sqlite/tree:T/log:N/k:K   workload 3's body (support/catch_up_body.hpp) over
+//                                 sqlite_storage: a 300k-op log over a 30k-node tree.
+//   restart/sqlite/log:N          open an existing document file of N ops (workload 3's log over a
+//                                 tree of min(10,000, N/4) nodes) and construct a `document<>` (restore
+//                                 the newest checkpoint chain, replay the rest), paired
 //                                 with opening a file holding the same log without checkpoints (the
 //                                 same constructor then replays all N ops). Files are written once per
 //                                 N, untimed; they are then in the page cache (a warm restart).
@@ -132,13 +134,13 @@ struct sqlite_backend {
 struct restart_fixture {
   explicit restart_fixture(std::size_t n)
       : checkpointed(temp_db_path("restart-checkpointed")), plain(temp_db_path("restart-plain")) {
-    const std::vector<op<key>> log = catch_up_log<key>(n);
+    const std::vector<op<key>> log = catch_up_log<key>(std::min<std::size_t>(10000, n / 4), n);
     {
-      document_target<key, storage, every_n_ops, exponential_retention> a(storage::open(checkpointed));
+      default_document_target<key, storage> a(storage::open(checkpointed));
       a.apply(std::span<const op<key>>(log));
     }
     {
-      document_target<key, storage, never_checkpoint, exponential_retention> b(storage::open(plain));
+      never_checkpoint_target<key, storage> b(storage::open(plain));
       b.apply(std::span<const op<key>>(log));
     }
   }
@@ -149,8 +151,8 @@ struct restart_fixture {
 void sqlite_restart(benchmark::State& state, std::size_t n) {
   auto& fx = cached_fixture<restart_fixture>("restart/sqlite/" + std::to_string(n),
                                              [n] { return std::make_shared<restart_fixture>(n); });
-  using with_checkpoints = document<key, storage, memory_store<key>, every_n_ops, exponential_retention>;
-  using from_start = document<key, storage, memory_store<key>, never_checkpoint, exponential_retention>;
+  using with_checkpoints = document<key, storage>;
+  using from_start = document<key, storage, memory_store<key>, never_checkpoint>;
   double cp_s = 0;
   double full_s = 0;
   std::uint64_t cp_replayed = 0;
@@ -181,7 +183,7 @@ void sqlite_restart(benchmark::State& state, std::size_t n) {
 
 const registrar sqlite_benchmarks([] {
   register_catch_up<key, storage>("sqlite", [](const std::string& name) { return open_temp("catch-up-" + name); },
-                                  pick<std::vector<std::size_t>>({10000, 100000}, {10000}), {10000, 100, 1});
+                                  pick<std::size_t>(30000, 2000), pick<std::size_t>(300000, 10000), {10000, 100});
 
   for (const std::size_t n : pick<std::vector<std::size_t>>({10000, 100000, 1000000}, {10000, 20000}))
     add(

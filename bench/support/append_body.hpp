@@ -1,7 +1,7 @@
 #pragma once
 // Workloads 6 and 7, written once for any database policy: B fresh ops per iteration, committed
 // four ways into separate documents/tables of the same database:
-//   document — document::apply with the default cadence and retention (the whole path);
+//   document — document::apply of `document<Key, Storage>`, every policy defaulted (the whole path);
 //   document, never_checkpoint — the same without checkpoints (shows what checkpoints add);
 //   append   — the policy's append() alone, in one transaction (the storage layer only);
 //   raw      — the backend's baseline: the same rows written the plainest way the database offers
@@ -32,8 +32,8 @@ template <class Backend>
 struct append_fixture {
   using key = default_op_key;
   using storage = typename Backend::storage;
-  using doc_target = document_target<key, storage, every_n_ops, exponential_retention>;
-  using plain_doc_target = document_target<key, storage, never_checkpoint, exponential_retention>;
+  using doc_target = default_document_target<key, storage>;
+  using plain_doc_target = never_checkpoint_target<key, storage>;
 
   explicit append_fixture(Backend& backend)
       : gen(19, shallow_depth_limit(1000)), doc(backend.open("document")), plain_doc(backend.open("plain-document")),

@@ -1,22 +1,29 @@
 #pragma once
 // Workload 3, written once for any storage policy: one late op arrives k ops behind the head of a
-// log of N ops. Two documents hold the same log, built once per N outside any timing:
-//   checkpointed — default cadence (every 64 ops) and default (exponential) retention;
-//   from start   — never_checkpoint, so its catch-up replays the whole log.
-// Each iteration gives both the same fresh late op through document::apply (the real path:
-// append, invalidate checkpoints ≥ the op, catch up, prune, commit) and times each separately,
-// so the ratio compares the two under the same machine load.
+// log of N ops over a tree of T nodes. Three documents hold the same log, built once per (T, N)
+// outside any timing and kept for every k of that log (cached_fixture):
+//   default     `document<Key, Storage>`: default cadence, retention and catch-up options (the
+//               planner picks rewind, checkpoint or full replay);
+//   checkpoint  the same policies with catch_up_options{.force = checkpoint}: restore the newest
+//               checkpoint chain before the late op and replay the suffix (what a late op beyond
+//               the undo journal costs);
+//   from start  never_checkpoint, catch_up_options{.journal_ops = 0, .force = full_replay}: its
+//               catch-up replays the whole log, the baseline of every speedup.
+// Each iteration gives the three the same fresh late op through document::apply (the real path:
+// append, invalidate checkpoints at or after it, catch up, prune, commit), each timed on its own,
+// started in rotating order, so the ratios compare them under the same machine load.
 //
-// The log: T = min(10,000, N/4) inserts, then moves/payload writes/deletes only (steady_mix with
-// shallow moves), so the tree stays at T nodes however long the log is.
-// Late ops: lamport N−k from a replica that sorts after the stream's, so exactly k stream ops sort
-// after it. Each iteration uses the next counter of that replica: earlier late ops sort before
-// the new one, and with k registered in descending order no late op of an earlier run sorts
+// The log: T inserts (a random recursive tree), then moves, payload writes and deletes only
+// (steady_mix, shallow moves), so the tree stays at T nodes however long the log is. Four replicas
+// interleave. Late ops: lamport N−k from a replica that sorts after the stream's, so exactly k stream
+// ops sort after it. Each iteration uses the next counter of that replica: earlier late ops sort
+// before the new one, and with k registered in descending order no late op of an earlier run sorts
 // after it either. The log thus grows by one op per iteration, which changes nothing measurable.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <span>
 #include <stdexcept>
@@ -27,18 +34,12 @@
 #include "support/bench_support.hpp"
 #include "support/targets.hpp"
 #include "support/workload.hpp"
-#include "treecrdt/checkpoint_codec.hpp"
 
 namespace treecrdt::bench {
 
-[[nodiscard]] inline std::size_t catch_up_tree_nodes(std::size_t log_ops) {
-  return std::min<std::size_t>(10000, log_ops / 4);
-}
-
-/// The base log of N ops described above (deterministic).
+/// The base log of N ops over a tree of T nodes described above (deterministic).
 template <class Key>
-[[nodiscard]] std::vector<op<Key>> catch_up_log(std::size_t log_ops) {
-  const std::size_t tree = catch_up_tree_nodes(log_ops);
+[[nodiscard]] std::vector<op<Key>> catch_up_log(std::size_t tree, std::size_t log_ops) {
   op_stream<Key> gen(7, shallow_depth_limit(tree));
   std::vector<op<Key>> ops = gen.grow(tree);
   std::vector<op<Key>> rest = gen.take(log_ops - tree, steady_mix);
@@ -48,28 +49,35 @@ template <class Key>
 
 template <class Key, class Storage>
 struct catch_up_fixture {
-  using checkpointed = document_target<Key, Storage, every_n_ops, exponential_retention>;
-  using from_start = document_target<Key, Storage, never_checkpoint, exponential_retention>;
+  using with_defaults = default_document_target<Key, Storage>;
+  using forced_checkpoint = default_document_target<Key, Storage>;
+  using from_start = plain_document_target<Key, Storage>;
 
-  catch_up_fixture(std::size_t n, const std::function<Storage(const std::string&)>& make_storage) : log_ops(n) {
-    const std::vector<op<Key>> log = catch_up_log<Key>(n);
+  catch_up_fixture(std::size_t tree, std::size_t n, const std::function<Storage(const std::string&)>& make_storage)
+      : tree_nodes(tree), log_ops(n) {
+    const std::vector<op<Key>> log = catch_up_log<Key>(tree, n);
     const std::span<const op<Key>> all(log);
-    // Appended in slices so a database policy never holds one enormous transaction, large ones
-    // because each append writes the checkpoints retention keeps at its end. The set kept at the
-    // end does not depend on how the log was split (checkpoint_policy.hpp).
-    constexpr std::size_t slice = 250000;
-    with_checkpoints = std::make_unique<checkpointed>(make_storage("checkpointed"));
-    without = std::make_unique<from_start>(make_storage("from_start"));
+    def = std::make_unique<with_defaults>(make_storage("default"));
+    checkpointed =
+        std::make_unique<forced_checkpoint>(make_storage("checkpoint"), default_cadence{}, default_retention{},
+                                            options_for(catch_up_mode::forced_checkpoint));
+    full = std::make_unique<from_start>(make_storage("from_start"));
+    // Appended in slices of 10,000 ops, the way a replica receives batches (and so a database
+    // policy never holds one enormous transaction).
+    constexpr std::size_t slice = 10000;
     for (std::size_t i = 0; i < all.size(); i += slice) {
       const auto part = all.subspan(i, std::min(slice, all.size() - i));
-      with_checkpoints->apply(part);
-      without->apply(part);
+      def->apply(part);
+      checkpointed->apply(part);
+      full->apply(part);
     }
   }
 
+  std::size_t tree_nodes;
   std::size_t log_ops;
-  std::unique_ptr<checkpointed> with_checkpoints;
-  std::unique_ptr<from_start> without;
+  std::unique_ptr<with_defaults> def;
+  std::unique_ptr<forced_checkpoint> checkpointed;
+  std::unique_ptr<from_start> full;
   std::uint64_t late_counter = 0;
 };
 
@@ -79,89 +87,119 @@ struct catch_up_fixture {
   return static_cast<std::int64_t>(std::clamp<std::size_t>(400000 / std::max<std::size_t>(log_ops, 1), 1, 10));
 }
 
+/// Time, CPU time and what the catch-ups of one document did, summed over iterations.
+struct catch_up_tally {
+  double seconds = 0;
+  double cpu = 0;
+  std::uint64_t undone = 0;
+  std::uint64_t replayed = 0;
+  std::uint64_t links = 0;
+  std::uint64_t written = 0;
+  std::uint64_t rewinds = 0;
+  std::uint64_t restores = 0;
+  std::uint64_t full_replays = 0;
+
+  template <class Doc>
+  double run(Doc& doc, std::span<const typename Doc::op_type> late) {
+    const auto before = doc.stats();
+    const stopwatch sw;
+    doc.apply(late);
+    const double t = sw.seconds();
+    cpu += sw.cpu_seconds();
+    seconds += t;
+    const auto& after = doc.stats();
+    if (after.catch_ups == before.catch_ups) throw std::logic_error("the late op caused no catch-up");
+    undone += after.ops_undone_last_catch_up;
+    replayed += after.ops_replayed_last_catch_up;
+    links += after.checkpoint_links_restored_last_catch_up;
+    written += after.checkpoints_written - before.checkpoints_written;
+    rewinds += after.rewinds - before.rewinds;
+    restores += after.checkpoint_restores - before.checkpoint_restores;
+    full_replays += after.full_replays - before.full_replays;
+    return t;
+  }
+
+  /// The path every catch-up took, or "mixed".
+  [[nodiscard]] std::string path(std::uint64_t n) const {
+    if (rewinds == n) return to_string(catch_up_path::rewind);
+    if (restores == n) return to_string(catch_up_path::checkpoint);
+    if (full_replays == n) return to_string(catch_up_path::full_replay);
+    return "mixed";
+  }
+
+  /// Counters under `prefix`_...: ms per catch-up (wall and CPU), ops undone / replayed, checkpoint
+  /// links restored and checkpoints written per catch-up, and the path as three shares.
+  void report(benchmark::State& state, const std::string& prefix, double n) const {
+    state.counters[prefix + "_ms"] = figure(seconds * 1e3 / n);
+    state.counters[prefix + "_ms_cpu"] = figure(cpu * 1e3 / n);
+    state.counters[prefix + "_undone"] = figure(static_cast<double>(undone) / n);
+    state.counters[prefix + "_replayed"] = figure(static_cast<double>(replayed) / n);
+    state.counters[prefix + "_links"] = figure(static_cast<double>(links) / n);
+    state.counters[prefix + "_written"] = figure(static_cast<double>(written) / n);
+    state.counters[prefix + "_path_rewind"] = figure(static_cast<double>(rewinds) / n);
+    state.counters[prefix + "_path_checkpoint"] = figure(static_cast<double>(restores) / n);
+    state.counters[prefix + "_path_full_replay"] = figure(static_cast<double>(full_replays) / n);
+  }
+};
+
 template <class Key, class Storage>
 void late_op_catch_up(benchmark::State& state, const std::string& policy,
-                      const std::function<Storage(const std::string&)>& make_storage, std::size_t log_ops,
-                      std::size_t k) {
-  auto& fx = cached_fixture<catch_up_fixture<Key, Storage>>("catch_up/" + policy + "/" + std::to_string(log_ops), [&] {
-    return std::make_shared<catch_up_fixture<Key, Storage>>(log_ops, make_storage);
-  });
-  auto& cp_doc = fx.with_checkpoints->doc();
-  auto& full_doc = fx.without->doc();
-  const node_id moved{0x0b0b0b0b, 1 + log_ops % catch_up_tree_nodes(log_ops)};
-  double cp_seconds = 0;
-  double full_seconds = 0;
-  double cp_cpu = 0;
-  double full_cpu = 0;
-  std::uint64_t cp_replayed = 0;
-  std::uint64_t full_replayed = 0;
-  std::uint64_t cp_written = 0;
-  std::uint64_t restored_bytes = 0;
+                      const std::function<Storage(const std::string&)>& make_storage, std::size_t tree,
+                      std::size_t log_ops, std::size_t k) {
+  auto& fx = cached_fixture<catch_up_fixture<Key, Storage>>(
+      "catch_up/" + policy + "/" + std::to_string(tree) + "/" + std::to_string(log_ops),
+      [&] { return std::make_shared<catch_up_fixture<Key, Storage>>(tree, log_ops, make_storage); });
+  auto& def = fx.def->doc();
+  auto& cp = fx.checkpointed->doc();
+  auto& full = fx.full->doc();
+  const node_id moved{0x0b0b0b0b, 1 + log_ops % tree};
+  catch_up_tally t_def, t_cp, t_full;
+  std::uint64_t round = 0;
   for (auto _ : state) {
-    const op<Key> late[] = {make_move(op_stream<Key>::late_key(log_ops - k, ++fx.late_counter), moved, root_node,
-                                      bytes{static_cast<char>(0x81), '\x00', static_cast<char>(fx.late_counter)})};
-    const std::uint64_t written_before = cp_doc.stats().checkpoints_written;
-    const stopwatch cp_clock;
-    cp_doc.apply(late);
-    const double cp_t = cp_clock.seconds();
-    cp_cpu += cp_clock.cpu_seconds();
-    const stopwatch full_clock;
-    full_doc.apply(late);
-    const double full_t = full_clock.seconds();
-    full_cpu += full_clock.cpu_seconds();
-
-    state.SetIterationTime(cp_t);
-    cp_seconds += cp_t;
-    full_seconds += full_t;
-    cp_replayed += cp_doc.stats().ops_replayed_last_catch_up;
-    full_replayed += full_doc.stats().ops_replayed_last_catch_up;
-    cp_written += cp_doc.stats().checkpoints_written - written_before;
-    if (const auto& cp = cp_doc.stats().restored_checkpoint) restored_bytes += cp->size_bytes;
-    if (full_doc.stats().restored_checkpoint) throw std::logic_error("the from-start document restored a checkpoint");
+    ++fx.late_counter;
+    const op<Key> late[] = {make_move(
+        op_stream<Key>::late_key(log_ops - k, fx.late_counter), moved, root_node,
+        bytes{static_cast<char>(0x81), static_cast<char>(fx.late_counter >> 8), static_cast<char>(fx.late_counter)})};
+    double td = 0;
+    const std::function<void()> paths[] = {
+        [&] { td = t_def.run(def, late); },
+        [&] { t_cp.run(cp, late); },
+        [&] { t_full.run(full, late); },
+    };
+    for (std::size_t i = 0; i < std::size(paths); ++i) paths[(round + i) % std::size(paths)]();
+    ++round;
+    state.SetIterationTime(td);
   }
-  // Same ops, same fold: the two trees must agree, or the comparison would be meaningless.
-  if (cp_doc.head() != full_doc.head() || cp_doc.export_canonical() != full_doc.export_canonical())
-    throw std::logic_error("checkpointed and from-start documents disagree after catch-up");
-
-  // Where the checkpointed time goes: one encode and one restore of a snapshot of the current
-  // tree (untimed for the benchmark; CPU time, the steadier figure on a shared machine).
-  const auto& head = cp_doc.head();
-  const stopwatch enc;
-  const std::string blob = encode_checkpoint(cp_doc.store(), *head.key, head.seq);
-  const double encode_cpu = enc.cpu_seconds();
-  memory_store<Key> scratch;
-  const stopwatch res;
-  restore_checkpoint(scratch, blob, *head.key, head.seq);
-  const double restore_cpu = res.cpu_seconds();
+  // Same ops, same fold: the three trees must agree, or the comparison would be meaningless.
+  const auto expected = full.export_canonical();
+  if (def.head() != full.head() || def.export_canonical() != expected || cp.export_canonical() != expected)
+    throw std::logic_error("the three documents disagree after catch-up");
+  if (t_full.full_replays != round) throw std::logic_error("the from-start document did not replay from the start");
 
   const double n = static_cast<double>(state.iterations());
-  state.counters["snapshot_encode_ms_cpu"] = figure(encode_cpu * 1e3);
-  state.counters["snapshot_restore_ms_cpu"] = figure(restore_cpu * 1e3);
-  state.counters["checkpointed_ms"] = figure(cp_seconds * 1e3 / n);
-  state.counters["from_start_ms"] = figure(full_seconds * 1e3 / n);
-  state.counters["speedup"] = figure(full_seconds / cp_seconds);
-  state.counters["checkpointed_ms_cpu"] = figure(cp_cpu * 1e3 / n);
-  state.counters["from_start_ms_cpu"] = figure(full_cpu * 1e3 / n);
-  state.counters["speedup_cpu"] = figure(full_cpu / cp_cpu);
-  state.counters["replayed_checkpointed"] = figure(static_cast<double>(cp_replayed) / n);
-  state.counters["replayed_from_start"] = figure(static_cast<double>(full_replayed) / n);
-  state.counters["checkpoints_rewritten"] = figure(static_cast<double>(cp_written) / n);
-  state.counters["snapshot_bytes"] = figure(static_cast<double>(restored_bytes) / n);
+  t_def.report(state, "default", n);
+  t_cp.report(state, "checkpoint", n);
+  t_full.report(state, "from_start", n);
+  state.SetLabel(t_def.path(round) + "; forced: " + t_cp.path(round));
+  state.counters["speedup"] = figure(t_full.seconds / t_def.seconds);
+  state.counters["speedup_cpu"] = figure(t_full.cpu / t_def.cpu);
+  state.counters["checkpoint_speedup"] = figure(t_full.seconds / t_cp.seconds);
+  state.counters["checkpoint_speedup_cpu"] = figure(t_full.cpu / t_cp.cpu);
+  state.counters["tree_nodes"] = figure(static_cast<double>(def.store().node_count()));
 }
 
-/// Registers catch_up/<policy>/log:N/k:K for every N and k (k descending, k ≤ N).
+/// Registers catch_up/<policy>/tree:T/log:N/k:K for every k (descending, k ≤ N − T).
 template <class Key, class Storage>
 void register_catch_up(const std::string& policy, std::function<Storage(const std::string&)> make_storage,
-                       const std::vector<std::size_t>& log_sizes, const std::vector<std::size_t>& ks) {
-  for (const std::size_t n : log_sizes)
-    for (const std::size_t k : ks) {
-      if (k > n) continue;
-      add(
-          "catch_up/" + policy + "/log:" + size_name(n) + "/k:" + size_name(k),
-          [=](benchmark::State& s) { late_op_catch_up<Key, Storage>(s, policy, make_storage, n, k); },
-          benchmark::kMillisecond)
-          ->Iterations(catch_up_iterations(n));
-    }
+                       std::size_t tree, std::size_t log_ops, const std::vector<std::size_t>& ks) {
+  for (const std::size_t k : ks) {
+    if (k + tree > log_ops) continue;
+    add(
+        "catch_up/" + policy + "/tree:" + size_name(tree) + "/log:" + size_name(log_ops) + "/k:" + size_name(k),
+        [=](benchmark::State& s) { late_op_catch_up<Key, Storage>(s, policy, make_storage, tree, log_ops, k); },
+        benchmark::kMillisecond)
+        ->Iterations(catch_up_iterations(log_ops));
+  }
 }
 
 }  // namespace treecrdt::bench

@@ -52,6 +52,23 @@ inline constexpr op_mix moves_only{0, 1, 0, 0};
   return static_cast<std::size_t>(std::ceil(std::log(static_cast<double>(std::max<std::size_t>(nodes, 2))))) + 2;
 }
 
+/// xorshift32 (Marsaglia): a tiny generator whose sequence is easy to reproduce in another
+/// language. bench/peers/loro_bench.js implements the same one, so the peer comparison makes
+/// exactly the same random choices as the C++ side. `seed` must not be zero.
+class xorshift32 {
+ public:
+  explicit xorshift32(std::uint32_t seed) noexcept : x_(seed) {}
+  std::uint32_t operator()() noexcept {
+    x_ ^= x_ << 13;
+    x_ ^= x_ >> 17;
+    x_ ^= x_ << 5;
+    return x_;
+  }
+
+ private:
+  std::uint32_t x_;
+};
+
 template <class Key>
 class op_stream {
  public:
