@@ -34,7 +34,7 @@ export TREECRDT_REQUIRE_PG=1  # PostgreSQL tests must run here, never skip
 run_suite() {  # run_suite <build dir> <cmake args...>
   local dir=$1
   shift
-  cmake -S "$root" -B "$dir" -G Ninja -DTREECRDT_BUILD_BENCHMARKS=OFF "$@" >"$dir.configure.log" 2>&1 ||
+  cmake -S "$root" -B "$dir" -G Ninja -DTREECRDT_BUILD_BENCHMARKS=OFF -DTREECRDT_WERROR=ON "$@" >"$dir.configure.log" 2>&1 ||
     { cat "$dir.configure.log"; return 1; }
   cmake --build "$dir" -j "$jobs"
   (cd "$dir" && ctest --no-tests=error -j "$jobs" --output-on-failure --timeout 600)
