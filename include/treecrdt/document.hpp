@@ -262,6 +262,7 @@ class document {
   }
 
   void validate(std::span<const op_type> batch) const {
+    check_batch_limits(batch);
     std::unordered_map<replica_type, std::unordered_map<std::uint64_t, std::size_t>> seen;
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const op_type& o = batch[i];
@@ -276,7 +277,15 @@ class document {
     return o;
   }
 
+  // The clock rule (limits.hpp): a local op never carries a lamport or counter past the clock
+  // limit, which every replica would refuse; the edit fails instead of wrapping around to 0.
   [[nodiscard]] Key next_key() const {
+    if (lamport_ >= limits::max_clock)
+      throw clock_exhausted_error("treecrdt::document: local edit refused: lamport " + std::to_string(lamport_) +
+                                  " is at the clock limit " + std::to_string(limits::max_clock));
+    if (counter_ >= limits::max_clock)
+      throw clock_exhausted_error("treecrdt::document: local edit refused: counter " + std::to_string(counter_) +
+                                  " of this replica is at the clock limit " + std::to_string(limits::max_clock));
     Key k;
     k.lamport = lamport_ + 1;
     k.replica = local_;

@@ -44,6 +44,15 @@ class conflicting_op_error : public error {
   std::string op_;
 };
 
+/// A local edit refused because this replica's next lamport or counter would pass the clock limit
+/// (limits::max_clock): an op that carried it would be refused by every replica. Nothing was stored;
+/// remote ops are still accepted. Reached only after a peer sent an op with a lamport (or an op under
+/// this replica's own id with a counter) close to the limit.
+class clock_exhausted_error : public error {
+ public:
+  using error::error;
+};
+
 /// A text input (JSON Lines) that cannot be read; names the 1-based line.
 class parse_error : public error {
  public:

@@ -22,6 +22,12 @@ inline void encode_node(binary_writer& w, node_id n) {
   n.lo = r.fixed64();
   return n;
 }
+/// An optional field's flag byte: 1 present, 0 absent, anything else malformed.
+[[nodiscard]] inline bool present(binary_reader& r) {
+  const std::uint8_t flag = r.u8();
+  if (flag > 1) throw decode_failure("optional field flag is neither 0 nor 1");
+  return flag == 1;
+}
 }  // namespace detail
 
 inline constexpr std::uint8_t op_body_format = 1;
@@ -42,7 +48,9 @@ template <OpKey Key>
   return out;
 }
 
-/// Rebuilds an op from its key and body. Throws detail::decode_failure on a malformed body.
+/// Rebuilds an op from its key and body. Accepts only the canonical form encode_op_body writes (so
+/// equal ops have equal bodies); does not validate the op (validation_error does).
+/// Throws detail::decode_failure on a malformed body.
 template <OpKey Key>
 [[nodiscard]] op<Key> decode_op_body(Key key, std::string_view body) {
   detail::binary_reader r(body);
@@ -55,8 +63,8 @@ template <OpKey Key>
   o.node = detail::decode_node(r);
   o.parent = detail::decode_node(r);
   o.order_key = bytes(r.byte_string());
-  if (r.u8() != 0) o.payload = bytes(r.byte_string());
-  if (r.u8() != 0) o.known_state = decode_version_vector<replica_of<Key>>(r);
+  if (present(r)) o.payload = bytes(r.byte_string());
+  if (present(r)) o.known_state = decode_version_vector<replica_of<Key>>(r);
   if (!r.at_end()) throw detail::decode_failure("trailing bytes after op body");
   return o;
 }

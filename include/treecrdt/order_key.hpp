@@ -24,6 +24,7 @@
 #include <string_view>
 
 #include "bytes.hpp"
+#include "limits.hpp"
 
 namespace treecrdt {
 
@@ -130,11 +131,13 @@ struct parsed_order_key {
 }  // namespace detail
 
 /// A key k with lo < k < hi, where an absent bound is open. Deterministic in (lo, hi, seed); the
-/// document seeds it from the op id. If nothing fits strictly between, returns the lower (else the
+/// document seeds it from the op id. If nothing fits strictly between, or only a key longer than
+/// limits::max_order_key_bytes (next to a foreign key near that size), returns the lower (else the
 /// upper) neighbour's key. Complexity: O(|lo| + |hi|). Throws: std::bad_alloc only.
 [[nodiscard]] inline bytes order_key_between(std::optional<std::string_view> lo, std::optional<std::string_view> hi,
                                              std::uint64_t seed) {
-  if (auto k = detail::order_key_between_impl(lo, hi, seed)) return *std::move(k);
+  if (auto k = detail::order_key_between_impl(lo, hi, seed); k && k->size() <= limits::max_order_key_bytes)
+    return *std::move(k);
   return bytes(lo ? *lo : *hi);
 }
 

@@ -17,6 +17,7 @@
 #include "errors.hpp"
 #include "fold.hpp"
 #include "fwd.hpp"
+#include "limits.hpp"
 #include "materialization_stats.hpp"
 #include "node_id.hpp"
 #include "op.hpp"

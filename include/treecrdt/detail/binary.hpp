@@ -1,6 +1,7 @@
 #pragma once
 // A tiny binary encoding (LEB128 varints, length-prefixed bytes) shared by checkpoints and the
 // database adapters' op bodies. The reader checks every bound: corrupt input throws, never overreads.
+#include <cstddef>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -47,14 +48,19 @@ class binary_reader {
     need(1);
     return static_cast<std::uint8_t>(in_[pos_++]);
   }
+  /// Reads the one encoding binary_writer::varint writes: a value above 2^64 − 1 or a redundant
+  /// trailing zero group is malformed, so equal values have equal bytes.
   [[nodiscard]] std::uint64_t varint() {
     std::uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
+    for (int shift = 0;; shift += 7) {
       const std::uint8_t b = u8();
+      if (shift == 63 && b > 1) throw decode_failure("varint longer than 64 bits");
       v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
-      if ((b & 0x80) == 0) return v;
+      if ((b & 0x80) == 0) {
+        if (b == 0 && shift > 0) throw decode_failure("varint with a redundant zero byte");
+        return v;
+      }
     }
-    throw decode_failure("varint longer than 64 bits");
   }
   [[nodiscard]] std::uint64_t fixed64() {
     need(8);
@@ -79,6 +85,16 @@ class binary_reader {
   std::string_view in_;
   std::size_t pos_ = 0;
 };
+
+/// The number of bytes binary_writer::varint writes for `v` (1 to 10).
+[[nodiscard]] constexpr std::size_t varint_size(std::uint64_t v) noexcept {
+  std::size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
 
 /// FNV-1a 64: detects flipped or truncated checkpoint bytes (not an adversarial MAC).
 [[nodiscard]] inline std::uint64_t fnv1a64(std::string_view data) noexcept {
