@@ -5,6 +5,7 @@
 #   3. starts a throwaway PostgreSQL 15 (stopped and removed on exit),
 #   4. builds everything with g++ and runs all tests (ctest --no-tests=error),
 #   5. builds the tests again with clang++ under AddressSanitizer + UndefinedBehaviorSanitizer and runs them,
+#   5b. builds the libFuzzer harnesses (tests/fuzz/) and runs each for a bounded time (~2.5 min in all),
 #   6. builds the benchmarks in Release and runs their quick mode once as a smoke test (no timing is judged).
 # Exits non-zero on the first failure. Build trees go to build/ci-* inside the checkout.
 set -euo pipefail
@@ -53,6 +54,9 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run_suite build/ci-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ -DTREECRDT_SANITIZE=ON \
   "-DCMAKE_CXX_FLAGS=-O1" "-DTREECRDT_TEST_AREAS=unit;conformance;properties;json;sqlite;postgres"
 unset ASAN_OPTIONS UBSAN_OPTIONS
+
+stage "libFuzzer harnesses, ${TREECRDT_FUZZ_SECONDS:-40} s each (tests/fuzz/run_fuzzers.sh)"
+TREECRDT_FUZZ_BUILD=build/ci-fuzz bash tests/fuzz/run_fuzzers.sh
 
 if [ -x bench/run.sh ]; then
   stage "benchmarks, quick smoke run (timings not judged)"
