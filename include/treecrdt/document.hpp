@@ -151,15 +151,14 @@ class document {
     storage_traits<StoragePolicy>::scan_unknown_to(storage_, known, [&](const op_type& o) { out.push_back(o); });
     return out;
   }
-  /// The set of dots in the log. O(replicas + gaps) when the store tracks the dots it folded and is
-  /// up to date; else O(log size).
+  /// The set of dots in the log. O(replicas + gaps): from the store's folded dots when it is up to
+  /// date with the log, else from the storage's own version vector (storage_traits::log_version;
+  /// a policy without one is scanned, O(log size)).
   [[nodiscard]] version_vector_type version() {
     if constexpr (requires { store_.applied_version(); }) {
       if (!frontier_ && !needs_reload_ && storage_.op_count() == head_.seq) return store_.applied_version();
     }
-    version_vector_type vv;
-    storage_.scan_after(std::nullopt, [&](const op_type& o) { vv.observe(o.key.replica, o.key.counter); });
-    return vv;
+    return storage_traits<StoragePolicy>::log_version(storage_);
   }
 
   // ---- materialization -------------------------------------------------------------------------

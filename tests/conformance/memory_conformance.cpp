@@ -15,3 +15,4 @@ static_assert(treecrdt::Storage<memory_location<treecrdt::default_op_key>::stora
 #define TREECRDT_CONFORMANCE_FACTORIES \
   memory_location<treecrdt::default_op_key>, memory_location<treecrdt::compact_op_key>
 #include "storage_conformance.ipp"
+#include "sync_conformance.ipp"

@@ -22,3 +22,4 @@ static_assert(treecrdt::Storage<postgres_location<treecrdt::compact_op_key>::sto
 #define TREECRDT_CONFORMANCE_FACTORIES \
   postgres_location<treecrdt::default_op_key>, postgres_location<treecrdt::compact_op_key>
 #include "conformance/storage_conformance.ipp"
+#include "conformance/sync_conformance.ipp"

@@ -164,8 +164,8 @@ TEST_CASE("postgres migrates a version 1 database in place, keeping every docume
     REQUIRE(version_of(w.connection(), old_db.name()) == "1");
   }
 
-  storage_t a(old_db.url(), "doc-a");  // the first open migrates
-  CHECK(version_of(admin, old_db.name()) == "2");
+  storage_t a(old_db.url(), "doc-a");              // the first open migrates
+  CHECK(version_of(admin, old_db.name()) == "3");  // 1 -> 2 -> 3
 
   for (std::size_t d = 0; d < docs.size(); ++d) {
     INFO(docs[d]);
@@ -244,7 +244,7 @@ TEST_CASE("postgres leaves a version 1 database unchanged when its migration fai
   // Once the obstacle is gone, the next open migrates.
   (void)admin.query("ALTER TABLE " + old_db.name() + ".treecrdt_checkpoints DROP COLUMN base_lamport");
   storage_t s(old_db.url(), "doc");
-  CHECK(version_of(admin, old_db.name()) == "2");
+  CHECK(version_of(admin, old_db.name()) == "3");  // 1 -> 2 -> 3
   CHECK(s.list_checkpoints() == std::vector<cp>{{1, k(1, "r", 1), 1, 3, std::nullopt}});
 }
 
@@ -282,7 +282,115 @@ TEST_CASE("postgres concurrent first opens of a version 1 database migrate it on
   }
   for (auto& t : threads) t.join();
   for (const auto& f : failures) FAIL_CHECK(f);
-  CHECK(version_of(admin, old_db.name()) == "2");
+  CHECK(version_of(admin, old_db.name()) == "3");  // 1 -> 2 -> 3
   CHECK(admin.query("SELECT count(*) FROM " + old_db.name() + ".treecrdt_checkpoints WHERE base_lamport IS NULL") ==
         std::vector<std::string>{std::to_string(openers)});
+}
+
+// ---- schema version 2 -> 3: treecrdt_version, each document's version vector ----------------------
+
+namespace {
+
+/// A version 2 database: version 1's DDL followed by the library's 1 -> 2 step, which is all
+/// version 2 of the library ever created.
+class version_2_writer : public version_1_writer {
+ public:
+  explicit version_2_writer(const std::string& url) : version_1_writer(url) {
+    for (const char* sql : treecrdt::pg::migrate_1_to_2.sql)
+      if (sql != nullptr) (void)connection().query(sql);
+  }
+};
+
+treecrdt::version_vector<std::string> scanned_version(storage_t& s) {
+  treecrdt::version_vector<std::string> vv;
+  for (const auto& o : scan_all(s)) vv.observe(o.key.replica, o.key.counter);
+  return vv;
+}
+
+}  // namespace
+
+TEST_CASE("postgres migrates a version 2 database to 3: every document's version vector is built from its log",
+          "[postgres][schema][migration]") {
+  scratch_schema old_db;
+  side_connection admin(pg_url());
+  std::vector<treecrdt::version_vector<std::string>> expected(3);
+  {
+    version_2_writer w(old_db.url());
+    REQUIRE(version_of(w.connection(), old_db.name()) == "2");
+    for (std::size_t d = 0; d < expected.size(); ++d) {
+      const std::string doc = "doc-" + std::to_string(d);
+      std::uint64_t n = 0;
+      for (std::uint64_t c = 1; c <= 40; ++c) {
+        if (d == 1 && c % 3 == 0) continue;  // gaps
+        w.add_op(doc, insert_op(k(c, "r", c), c));
+        expected[d].observe("r", c);
+        ++n;
+        if (d == 2 && c <= 2) {
+          w.add_op(doc, insert_op(k(c, "s", c + 100), 500 + c));
+          expected[d].observe("s", c + 100);
+          ++n;
+        }
+      }
+      w.add_meta(doc, n, k(40, "r", 40), n, 1);
+    }
+  }
+  storage_t first(old_db.url(), "doc-0");  // the first open migrates
+  CHECK(version_of(admin, old_db.name()) == "3");
+  for (std::size_t d = 0; d < expected.size(); ++d) {
+    INFO("doc-" << d);
+    storage_t s(old_db.url(), "doc-" + std::to_string(d));
+    CHECK(s.log_version() == expected[d]);
+    CHECK(s.log_version() == scanned_version(s));
+  }
+  CHECK(admin.query("SELECT count(*) FROM " + old_db.name() + ".treecrdt_version") ==
+        std::vector<std::string>{std::to_string(1 + 14 + 2)});  // doc-1: 13 runs of 2 plus [40, 40]
+
+  // Appends keep it exact: closing a gap joins two runs.
+  storage_t s(old_db.url(), "doc-1");
+  {
+    auto tx = s.begin();
+    (void)s.append(std::vector<op_t>{insert_op(k(99, "r", 3), 903), insert_op(k(99, "r", 41), 941)});
+    tx.commit();
+  }
+  CHECK(s.log_version() == scanned_version(s));
+  CHECK(s.log_version().contains("r", 3));
+
+  // The migrated table is laid out like a new database's.
+  scratch_schema new_db;
+  { storage_t fresh(new_db.url(), "doc"); }
+  const std::string layout =
+      "SELECT column_name || ' ' || data_type || ' ' || is_nullable FROM information_schema.columns"
+      " WHERE table_schema = $1 AND table_name = 'treecrdt_version' ORDER BY ordinal_position";
+  CHECK(admin.query(layout, {old_db.name()}) == admin.query(layout, {new_db.name()}));
+  CHECK_FALSE(admin.query(layout, {new_db.name()}).empty());
+}
+
+TEST_CASE("postgres leaves a version 2 database unchanged when its migration to 3 fails",
+          "[postgres][schema][migration]") {
+  scratch_schema old_db;
+  side_connection admin(pg_url());
+  {
+    version_2_writer w(old_db.url());
+    w.add_op("doc", insert_op(k(1, "r", 1), 1));
+    w.add_meta("doc", 1, k(1, "r", 1), 1, 1);
+    // Someone else's table already has the name: the step cannot fill it.
+    (void)w.connection().query("CREATE TABLE treecrdt_version (note text)");
+  }
+  try {
+    storage_t s(old_db.url(), "doc");
+    FAIL("a migration that cannot run succeeded");
+  } catch (const treecrdt::storage_error& e) {
+    const std::string what = e.what();
+    INFO(what);
+    CHECK(what.find("schema migration from version 2 to 3") != std::string::npos);
+  }
+  CHECK(version_of(admin, old_db.name()) == "2");
+  CHECK(admin.query("SELECT count(*) FROM " + old_db.name() + ".treecrdt_version") == std::vector<std::string>{"0"});
+
+  (void)admin.query("DROP TABLE " + old_db.name() + ".treecrdt_version");
+  storage_t s(old_db.url(), "doc");
+  CHECK(version_of(admin, old_db.name()) == "3");
+  treecrdt::version_vector<std::string> expected;
+  expected.observe("r", 1);
+  CHECK(s.log_version() == expected);
 }

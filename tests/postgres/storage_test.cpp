@@ -391,16 +391,16 @@ TEST_CASE("postgres storage: a database with a newer schema version is refused",
       (void)first.append(std::vector<op_t>{insert_op(k(1, "r", 1), 1)});
       tx.commit();
     }
-    CHECK(admin.query("SELECT version FROM " + schema + ".treecrdt_schema") == std::vector<std::string>{"2"});
+    CHECK(admin.query("SELECT version FROM " + schema + ".treecrdt_schema") == std::vector<std::string>{"3"});
     CHECK(storage_t(url, "doc").op_count() == 1);  // same version: opens
 
-    (void)admin.query("UPDATE " + schema + ".treecrdt_schema SET version = 3");
+    (void)admin.query("UPDATE " + schema + ".treecrdt_schema SET version = 4");
     try {
       storage_t refused(url, "doc");
-      FAIL("a database with schema version 3 was opened");
+      FAIL("a database with schema version 4 was opened");
     } catch (const treecrdt::schema_error& e) {
       const std::string what = e.what();
-      CHECK(what.find("version 3") != std::string::npos);
+      CHECK(what.find("version 4") != std::string::npos);
       CHECK(what.find("upgrade the library") != std::string::npos);
       CHECK(what.find("treecrdt_schema") != std::string::npos);
     }

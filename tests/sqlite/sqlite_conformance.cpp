@@ -47,3 +47,4 @@ static_assert(treecrdt::Storage<sqlite_file_location<treecrdt::compact_op_key>::
   sqlite_file_location<treecrdt::default_op_key>, sqlite_file_location<treecrdt::compact_op_key>, \
       sqlite_memory_location<treecrdt::default_op_key>, sqlite_memory_location<treecrdt::compact_op_key>
 #include "conformance/storage_conformance.ipp"
+#include "conformance/sync_conformance.ipp"

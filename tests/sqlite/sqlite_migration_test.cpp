@@ -249,3 +249,126 @@ TEST_CASE("sqlite refuses to migrate a version 1 file opened read-only and leave
   CHECK(reader.list_checkpoints().size() == 1);
   CHECK(reader.list_checkpoints()[0].is_full());
 }
+
+// ---- schema version 2 -> 3: treecrdt_version, the log's version vector ----------------------------
+
+namespace {
+
+/// A version 2 file: version 1's DDL followed by the 1 -> 2 step, exactly as version 2 of the
+/// library created or migrated files (it had no other table). Ops go in through plain SQL.
+struct version_2_file : version_1_file {
+  explicit version_2_file(const std::string& path) : version_1_file(path) {
+    treecrdt_test::exec_sql(db(), std::string("BEGIN IMMEDIATE;") + sqlite::migrate_1_to_2_ddl + "COMMIT;");
+  }
+};
+
+/// The log of a version 2 file for the 2 -> 3 tests: three replicas, one without gaps, one with
+/// gaps (every counter divisible by 5 or 7 is missing), one starting far above 1.
+std::vector<op<K>> version_2_log() {
+  std::vector<op<K>> ops;
+  std::uint64_t lamport = 0;
+  for (std::uint64_t c = 1; c <= 300; ++c) {
+    ops.push_back(insert_of(K{++lamport, "alice", c}, c, "a"));
+    if (c % 5 != 0 && c % 7 != 0) ops.push_back(insert_of(K{++lamport, "bob", c}, 1000 + c, "b"));
+    if (c <= 3) ops.push_back(insert_of(K{++lamport, "carol", 1000 + c}, 2000 + c, "c"));
+  }
+  return ops;
+}
+
+version_vector<bytes> scanned_version(sqlite_storage<K>& s) {
+  version_vector<bytes> vv;
+  s.scan_after(std::nullopt, [&](const op<K>& o) { vv.observe(o.key.replica, o.key.counter); });
+  return vv;
+}
+
+}  // namespace
+
+TEST_CASE("sqlite migrates a version 2 file to 3: the version vector is built from the log",
+          "[sqlite][schema][migration]") {
+  temp_dir dir;
+  const auto path = dir.file("v2.db");
+  const auto log = version_2_log();
+  {
+    version_2_file f(path);
+    treecrdt_test::exec_sql(f.db(), "BEGIN");
+    for (const auto& o : log) f.add_op(o);
+    treecrdt_test::exec_sql(f.db(), "COMMIT");
+    REQUIRE(query_int(f.db(), "PRAGMA user_version") == 2);
+  }
+  auto s = sqlite_storage<K>::open(path);
+  CHECK(query_int(s.raw_handle(), "PRAGMA user_version") == 3);
+  version_vector<bytes> expected;
+  for (const auto& o : log) expected.observe(o.key.replica, o.key.counter);
+  CHECK(s.log_version() == expected);
+  CHECK(s.log_version() == scanned_version(s));
+  // One row per run: alice 1, bob one per gap-free stretch, carol 1.
+  const auto bob_runs = static_cast<long long>(expected.entries().find("bob")->second.ranges.size()) + 1;
+  CHECK(query_int(s.raw_handle(), "SELECT count(*) FROM treecrdt_version") == 1 + bob_runs + 1);
+
+  // Appends keep it exact: close one of bob's gaps (joining two runs), extend alice, open a gap.
+  {
+    auto tx = s.begin();
+    (void)s.append(std::vector<op<K>>{insert_of(K{5000, "bob", 5}, 9001, "x"),
+                                      insert_of(K{5001, "alice", 301}, 9002, "y"),
+                                      insert_of(K{5002, "alice", 400}, 9003, "z")});
+    tx.commit();
+  }
+  CHECK(s.log_version() == scanned_version(s));
+  CHECK(s.log_version().contains("bob", 5));
+
+  // A migrated file is laid out like a new one.
+  auto fresh = sqlite_storage<K>::open(dir.file("fresh.db"));
+  const std::string layout_sql =
+      "SELECT type, name, CASE name WHEN 'treecrdt_version' THEN sql END FROM sqlite_master "
+      "WHERE name NOT LIKE 'sqlite_%' ORDER BY 2";
+  CHECK(query_rows(s.raw_handle(), layout_sql) == query_rows(fresh.raw_handle(), layout_sql));
+}
+
+TEST_CASE("sqlite migrates a version 1 file through versions 2 and 3 in one open", "[sqlite][schema][migration]") {
+  temp_dir dir;
+  const auto path = dir.file("v1-to-3.db");
+  {
+    version_1_file f(path);
+    f.add_op(insert_of(K{1, "a", 1}, 1, "x"));
+    f.add_op(insert_of(K{2, "a", 3}, 2, "y"));
+    (void)f.add_checkpoint(K{1, "a", 1}, 1, "cp");
+  }
+  auto s = sqlite_storage<K>::open(path);
+  CHECK(query_int(s.raw_handle(), "PRAGMA user_version") == 3);
+  version_vector<bytes> expected;
+  expected.observe("a", 1);
+  expected.observe("a", 3);
+  CHECK(s.log_version() == expected);
+  CHECK(s.list_checkpoints().at(0).is_full());
+}
+
+TEST_CASE("sqlite leaves a version 2 file unchanged when its migration to 3 fails", "[sqlite][schema][migration]") {
+  temp_dir dir;
+  const auto path = dir.file("v2-blocked.db");
+  std::string before;
+  {
+    version_2_file f(path);
+    f.add_op(insert_of(K{1, "a", 1}, 1, "x"));
+    // Something else already owns the name of the table the migration creates.
+    treecrdt_test::exec_sql(f.db(), "CREATE TABLE treecrdt_version (note TEXT)");
+    before = query_rows(f.db(), "SELECT type, name, sql FROM sqlite_master ORDER BY name") +
+             query_rows(f.db(), "SELECT lamport, quote(replica), counter FROM treecrdt_ops") +
+             query_rows(f.db(), "PRAGMA user_version");
+  }
+  try {
+    (void)sqlite_storage<K>::open(path);
+    FAIL("a migration that cannot run succeeded");
+  } catch (const sqlite_error& e) {
+    const std::string what = e.what();
+    INFO(what);
+    CHECK(what.find("version 2 to 3") != std::string::npos);
+    CHECK(what.find("treecrdt_version already exists") != std::string::npos);
+  }
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  const std::string after = query_rows(db, "SELECT type, name, sql FROM sqlite_master ORDER BY name") +
+                            query_rows(db, "SELECT lamport, quote(replica), counter FROM treecrdt_ops") +
+                            query_rows(db, "PRAGMA user_version");
+  sqlite3_close(db);
+  CHECK(after == before);
+}

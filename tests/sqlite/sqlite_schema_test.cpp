@@ -52,10 +52,10 @@ TEST_CASE("sqlite initializes a new file with treecrdt's application_id, version
   REQUIRE_FALSE(std::filesystem::exists(path));
   auto s = sqlite_storage<>::open(path);
   CHECK(query_int(s.raw_handle(), "PRAGMA application_id") == 0x54435244);
-  CHECK(query_int(s.raw_handle(), "PRAGMA user_version") == 2);
+  CHECK(query_int(s.raw_handle(), "PRAGMA user_version") == 3);
   CHECK(query_text(s.raw_handle(), "PRAGMA journal_mode") == "wal");
   CHECK(query_int(s.raw_handle(), "PRAGMA synchronous") == 2);  // FULL
-  CHECK(query_int(s.raw_handle(), "SELECT count(*) FROM sqlite_master WHERE name LIKE 'treecrdt_%'") == 4);
+  CHECK(query_int(s.raw_handle(), "SELECT count(*) FROM sqlite_master WHERE name LIKE 'treecrdt_%'") == 5);
   CHECK(query_int(s.raw_handle(), "SELECT op_count FROM treecrdt_meta") == 0);
 
   sqlite_options fast;
@@ -106,7 +106,7 @@ TEST_CASE("sqlite refuses a newer schema version", "[sqlite][schema]") {
     tx.commit();
     treecrdt_test::exec_sql(s.raw_handle(), "PRAGMA user_version = 99; PRAGMA wal_checkpoint(TRUNCATE);");
   }
-  require_refused(path, {"schema version 99", "newer", "supports (2)"});
+  require_refused(path, {"schema version 99", "newer", "supports (3)"});
 }
 
 TEST_CASE("sqlite refuses a treecrdt file with a missing table or version 0", "[sqlite][schema]") {
@@ -115,7 +115,13 @@ TEST_CASE("sqlite refuses a treecrdt file with a missing table or version 0", "[
     const auto path = dir.file("damaged.db");
     create_treecrdt_like_file(path, 0x54435244, sqlite::schema_version);
     exec_sql_on_file(path, "DROP TABLE treecrdt_checkpoints;");
-    require_refused(path, {"version 2 database without table treecrdt_checkpoints"});
+    require_refused(path, {"version 3 database without table treecrdt_checkpoints"});
+  }
+  SECTION("missing version table in a version 3 file") {
+    const auto path = dir.file("no-version.db");
+    create_treecrdt_like_file(path, 0x54435244, sqlite::schema_version);
+    exec_sql_on_file(path, "DROP TABLE treecrdt_version;");
+    require_refused(path, {"version 3 database without table treecrdt_version"});
   }
   SECTION("missing table in a version 1 file: refused, not migrated") {
     const auto path = dir.file("damaged-v1.db");

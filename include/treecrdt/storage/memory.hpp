@@ -16,6 +16,7 @@
 
 #include "../errors.hpp"
 #include "../op.hpp"
+#include "../version_vector.hpp"
 #include "storage_concepts.hpp"
 
 namespace treecrdt {
@@ -37,6 +38,7 @@ class memory_storage {
   struct database {
     std::map<Key, op_type> log;                                          // ordered by key: scan_after is an upper_bound
     std::unordered_map<replica_type, std::map<std::uint64_t, Key>> ids;  // replica -> counter -> key
+    version_vector<replica_type> version;  // the dots of `log`, kept by append (log_version)
     std::uint64_t max_lamport = 0;
     materialization_meta<Key> meta;
     std::map<Key, stored_checkpoint> checkpoints;
@@ -71,6 +73,7 @@ class memory_storage {
     void rollback() noexcept {
       for (const Key& k : db_->appended) {
         db_->ids[k.replica].erase(k.counter);
+        db_->version.erase(k.replica, k.counter);
         db_->log.erase(k);
       }
       if (db_->meta_before) db_->meta = *db_->meta_before;
@@ -108,6 +111,7 @@ class memory_storage {
         continue;
       }
       by_counter.emplace(o.key.counter, o.key);
+      db_->version.observe(o.key.replica, o.key.counter);
       db_->log.emplace(o.key, o);
       db_->appended.push_back(o.key);
       db_->max_lamport = std::max(db_->max_lamport, o.key.lamport);
@@ -120,6 +124,42 @@ class memory_storage {
   void scan_after(const std::optional<Key>& after, Visitor&& visit) {
     auto it = after ? db_->log.upper_bound(*after) : db_->log.begin();
     for (; it != db_->log.end(); ++it) visit(std::as_const(it->second));
+  }
+
+  /// The dots of the log (the optional storage_traits::log_version): kept up to date by append and
+  /// undone by a rollback, so reading it is O(replicas + gaps), never a scan.
+  [[nodiscard]] version_vector<replica_type> log_version() { return db_->version; }
+
+  /// Calls visit(op) for every stored op whose dot is not in `known`, in key order (the optional
+  /// storage_traits::scan_unknown_to behind document::ops_since). Per replica it walks only the
+  /// counter ranges `known` lacks, through the replica's counter index, so the cost is
+  /// O(R + g + k log n) for R replicas, g gaps of `known` and k ops sent, not a scan of the log.
+  template <class Visitor>
+  void scan_unknown_to(const version_vector<replica_type>& known, Visitor&& visit) {
+    std::vector<const Key*> unknown;
+    for (const auto& [replica, by_counter] : db_->ids) {
+      const auto entry = known.entries().find(replica);
+      if (entry == known.entries().end()) {
+        for (const auto& [counter, k] : by_counter) unknown.push_back(&k);
+        continue;
+      }
+      if (entry->second.frontier == ~std::uint64_t{0}) continue;  // every counter known
+      // The complement of `known` for this replica: (frontier, first range), between ranges, after the last.
+      std::uint64_t from = entry->second.frontier + 1;
+      const auto take_until = [&](std::uint64_t last) {  // counters in [from, last]
+        for (auto it = by_counter.lower_bound(from); it != by_counter.end() && it->first <= last; ++it)
+          unknown.push_back(&it->second);
+      };
+      bool open_end = true;  // false once `known` covers the largest counter there is
+      for (const counter_range& r : entry->second.ranges) {
+        if (r.first > from) take_until(r.first - 1);
+        if (r.last == ~std::uint64_t{0}) open_end = false;
+        from = r.last + 1;
+      }
+      if (open_end) take_until(~std::uint64_t{0});
+    }
+    std::sort(unknown.begin(), unknown.end(), [](const Key* a, const Key* b) { return *a < *b; });
+    for (const Key* k : unknown) visit(std::as_const(db_->log.at(*k)));
   }
 
   [[nodiscard]] std::uint64_t op_count() { return db_->log.size(); }

@@ -4,8 +4,8 @@
 // A `postgres_storage<Key>` is a handle to ONE document inside a database that holds many: every
 // table is keyed first by the document id `doc`, and every statement names exactly one document.
 //
-// Schema (version 2, created idempotently on open; see postgres/schema.hpp):
-//   treecrdt_schema(component text PK, version int)            -- ('treecrdt', 2); newer -> schema_error
+// Schema (version 3, created idempotently on open; see postgres/schema.hpp):
+//   treecrdt_schema(component text PK, version int)            -- ('treecrdt', 3); newer -> schema_error
 //   treecrdt_ops(doc bytea, replica bytea, counter bigint, lamport bigint, body bytea)
 //     PRIMARY KEY (doc, replica, counter); INDEX (doc, lamport, replica, counter)
 //     body = encode_op_body(op); replica = replica_codec bytes (bytea order = unsigned byte order,
@@ -19,16 +19,22 @@
 //     The base key (encoded like the head key) names the checkpoint this one is a delta over; all
 //     three NULL (CHECK treecrdt_checkpoints_base_check: all or none) = a full checkpoint. The
 //     storage only records the link: the document builds, verifies and prunes chains.
+//   treecrdt_version(doc bytea, replica bytea, first bigint, last bigint)  PRIMARY KEY (doc, replica, first)
+//     The document's version vector: one row per maximal run [first, last] of counters a replica has
+//     in the log (a replica without gaps is one row starting at 1; each gap adds one). The append
+//     statement keeps it exact in its own round trip, so log_version() reads O(replicas + gaps) rows.
 //   lamport and counter are uint64 stored as (value - 2^63) in bigint, so the database's signed order
 //   equals the unsigned key order (indexes, row-value comparisons, ORDER BY). op_count, seq, ids and
 //   sizes are stored as plain bigint.
 //
-// Versions: 1 had no base columns; 2 added them. Opening a version 1 database migrates it in place,
-// once, in one transaction under the schema advisory lock: ALTER TABLE adds the three nullable
-// columns and the CHECK (a catalog change, the rows are not rewritten), every document's existing
-// checkpoints read as full ones, and the version row becomes 2. A failed step rolls everything back
-// and the constructor throws storage_error ("schema migration from version 1 to 2 ..."). Handles of
-// an older library still open on a migrated database keep working: they write base NULL (full).
+// Versions: 1 had no base columns; 2 added them; 3 added treecrdt_version. Opening an older database
+// migrates it in place, once, in one transaction under the schema advisory lock, step by step.
+// 1 -> 2: ALTER TABLE adds the three nullable columns and the CHECK (a catalog change, the rows are
+// not rewritten), every document's existing checkpoints read as full ones. 2 -> 3: treecrdt_version
+// is created and filled from every document's log in one pass. The version row is bumped by each
+// step. A failed step rolls everything back and the constructor throws storage_error ("schema
+// migration from version N to N+1 ..."). Handles of a version 2 library must not write to a
+// migrated database: their appends would not maintain treecrdt_version.
 //
 // Sharding: `doc` is the distribution column of every table, and each statement touches one `doc`,
 // so the layout shards by document. With Citus, for example:
@@ -73,6 +79,7 @@
 #include "../errors.hpp"
 #include "../op.hpp"
 #include "../op_codec.hpp"
+#include "../version_vector.hpp"
 #include "postgres/connection.hpp"
 #include "postgres/schema.hpp"
 #include "postgres/statements.hpp"
@@ -270,6 +277,48 @@ class postgres_storage {
     if (guard.own_transaction) {
       (void)s.conn.exec("scan_after", "COMMIT");
       guard.own_transaction = false;
+    }
+  }
+
+  /// The dots of every stored op (the optional storage_traits::log_version behind
+  /// document::version): one read of treecrdt_version, O(replicas + gaps) rows.
+  [[nodiscard]] version_vector<replica_type> log_version() {
+    const pg::result r = read(pg::statement::log_version, "log_version");
+    version_vector<replica_type> vv;
+    std::optional<std::pair<std::string_view, replica_type>> current;  // decode each replica once
+    for (int row = 0; row < r.rows(); ++row) {
+      const std::string_view raw = r.field(row, 0);
+      try {
+        if (!current || current->first != raw) current.emplace(raw, replica_codec<replica_type>::from_bytes(raw));
+        vv.add_range(current->second, pg::from_sortable_int8(r.int8(row, 1)), pg::from_sortable_int8(r.int8(row, 2)));
+      } catch (const detail::decode_failure& e) {
+        throw corrupt("log_version", "a row of treecrdt_version", e.what());
+      }
+    }
+    return vv;
+  }
+
+  /// Effects: calls visit(const op_type&) for every stored op whose dot is not in `known`, in key
+  ///   order (the optional storage_traits::scan_unknown_to behind document::ops_since). One round
+  ///   trip: per replica of the document, the ops above `known`'s contiguous frontier for it (a
+  ///   primary-key range), filtered here against `known`'s ranges. A peer that is nearly up to date
+  ///   costs what it is sent, not a scan of the log. The rows are held in memory until visited
+  ///   (the caller collects them anyway); an empty `known` streams the whole log instead.
+  template <class Visitor>
+  void scan_unknown_to(const version_vector<replica_type>& known, Visitor&& visit) {
+    if (known.empty()) return scan_after(std::nullopt, std::forward<Visitor>(visit));
+    session& s = *s_;
+    pg::array_builder replicas(pg::bytea_oid), frontiers(pg::int8_oid);
+    for (const auto& [replica, entry] : known.entries()) {
+      replicas.add_bytes(replica_codec<replica_type>::to_bytes(replica));
+      frontiers.add_int8(pg::to_sortable_int8(entry.frontier));
+    }
+    pg::params p;
+    p.add_bytes(s.doc).add_owned(std::move(replicas).finish()).add_owned(std::move(frontiers).finish());
+    const pg::result r = s.run_read(pg::statement::ops_above, p, "scan_unknown_to");
+    for (int row = 0; row < r.rows(); ++row) {
+      const op_type o = read_op(r, row, "scan_unknown_to");
+      if (!known.contains(o.key.replica, o.key.counter)) visit(std::as_const(o));
     }
   }
 

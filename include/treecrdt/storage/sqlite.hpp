@@ -3,12 +3,12 @@
 // document in one SQLite database — a file, ":memory:", or an SQLite URI (sqlite_options::uri).
 // Needs the treecrdt::sqlite CMake target (SQLite >= 3.24).
 //
-// ─── On-disk format, schema version 2 ──────────────────────────────────────────────────────────
+// ─── On-disk format, schema version 3 ──────────────────────────────────────────────────────────
 // Identification (database header):
 //   PRAGMA application_id = 0x54435244 ("TCRD")     marks the file as treecrdt's
-//   PRAGMA user_version   = 2                       schema version
+//   PRAGMA user_version   = 3                       schema version
 // Opening checks both before writing anything. A brand-new or empty database (no tables, both
-// values 0) is initialized in one transaction. A treecrdt file of version 1 is migrated in place,
+// values 0) is initialized in one transaction. A treecrdt file of version 1 or 2 is migrated in place,
 // in one transaction (see "Versions" below). Anything else that is not a treecrdt file of a version
 // this header reads — another program's database, a newer schema, a file that is not SQLite at
 // all — fails with schema_error saying what was found, and the file is left untouched.
@@ -43,16 +43,24 @@
 //       storage only records the link: the document builds, verifies and prunes chains.
 //       `blob` is opaque here (the document checksums it); `size` = its length. blob is the last
 //       column so listing checkpoints does not read their overflow pages.
+//   treecrdt_version (replica, first, last)          WITHOUT ROWID, PRIMARY KEY (replica, first)
+//       The log's version vector: one row per maximal run [first, last] of counters (encoded like
+//       treecrdt_ops.counter) that a replica has in the log, so a replica without gaps is one row
+//       (first = 1: its contiguous frontier) and each gap adds one. append keeps it exact in the
+//       same transaction (one merge per run of new counters in the batch, its neighbours found by
+//       primary-key seeks), so log_version() reads O(replicas + gaps) rows, never the log.
 //
 // Versions (sqlite/schema.hpp):
 //   1  the first layout: treecrdt_checkpoints without the base columns.
 //   2  base_lamport, base_replica, base_counter added (incremental checkpoints).
-// A writable open of a version 1 file migrates it in one transaction: the checkpoints table is
-// rebuilt with the base columns before `blob` (ids and the AUTOINCREMENT high-water mark kept),
-// every existing checkpoint becomes a full one, user_version becomes 2. If any step fails the
-// transaction rolls back, the file stays at version 1 and open() throws sqlite_error naming the
-// step. A read-only open of a version 1 file throws schema_error (migration needs write access).
-// A future schema version will raise user_version; this header refuses anything above 2.
+//   3  treecrdt_version added (the log's version vector).
+// A writable open of an older file migrates it in one transaction, step by step. 1 -> 2: the
+// checkpoints table is rebuilt with the base columns before `blob` (ids and the AUTOINCREMENT
+// high-water mark kept) and every existing checkpoint becomes a full one. 2 -> 3: treecrdt_version
+// is created and filled from the log (one pass over its ids). If any step fails the transaction
+// rolls back, the file stays at its version and open() throws sqlite_error naming the step. A
+// read-only open of an older file throws schema_error (migration needs write access).
+// A future schema version will raise user_version; this header refuses anything above 3.
 // ──────────────────────────────────────────────────────────────────────────────────────────────
 //
 // Semantics are those of the Storage concept (storage_concepts.hpp). Every write must happen inside
@@ -171,8 +179,33 @@ class sqlite_storage {
       auto u = s_->st.add_op_count.use();
       u.bind(1, static_cast<std::int64_t>(fresh.size()));
       u.run();
+      record_versions(batch, fresh);
     }
     return fresh;
+  }
+
+  /// The dots of every stored op (the optional storage_traits::log_version behind
+  /// document::version): read from treecrdt_version, O(replicas + gaps) rows.
+  /// Throws: storage_error "corrupt_row" for a row that does not decode; sqlite_error.
+  [[nodiscard]] version_vector<replica_type> log_version() {
+    version_vector<replica_type> vv;
+    auto u = s_->st.version_all.use();
+    std::optional<std::pair<bytes, replica_type>> current;  // decode each replica once
+    while (u.step()) {
+      const std::string_view raw = u.column_blob(0);
+      if (!current || current->first != raw) {
+        try {
+          current.emplace(bytes(raw), replica_codec<replica_type>::from_bytes(raw));
+        } catch (const detail::decode_failure& e) {
+          throw storage_error("sqlite", "corrupt_row",
+                              "treecrdt_version: replica " + detail::to_hex(raw) + " cannot be decoded: " + e.what(),
+                              false);
+        }
+      }
+      vv.add_range(current->second, sqlite::from_ordered_int64(u.column_int64(1)),
+                   sqlite::from_ordered_int64(u.column_int64(2)));
+    }
+    return vv;
   }
 
   /// Effects: calls visit(const op_type&) for each stored op with key > *after (all when nullopt),
@@ -191,13 +224,17 @@ class sqlite_storage {
 
   /// Effects: calls visit(const op_type&) for every stored op whose dot is not in `known`, in
   ///   ascending key order (the optional storage_traits operation behind document::ops_since).
-  ///   Walks the distinct replicas with one index seek each and reads only the counters above
-  ///   `known`'s frontier for that replica, so a peer that is nearly up to date costs
-  ///   O(R log n + k log k) for R replicas and k ops sent, not a scan of the whole log. The k ops
-  ///   are held in memory to be sorted (the caller collects them anyway).
+  ///   Walks the distinct replicas with one index seek each and reads only the counter ranges
+  ///   `known` lacks for that replica (one index range read per gap of `known`), so a peer that is
+  ///   nearly up to date costs O((R + g) log n + k log k) for R replicas, g gaps and k ops sent,
+  ///   not a scan of the whole log. The k ops are held in memory to be sorted (the caller collects
+  ///   them anyway). An empty `known` streams the log in key order instead.
   /// Throws: storage_error "corrupt_row" for a row that does not decode; sqlite_error.
   template <class Visitor>
   void scan_unknown_to(const version_vector<replica_type>& known, Visitor&& visit) {
+    // A peer that has nothing gets the whole log: one streaming read in key order, not a lookup
+    // per op through the id index.
+    if (known.empty()) return scan_after(std::nullopt, std::forward<Visitor>(visit));
     std::vector<op_type> unknown;
     std::optional<bytes> previous;  // the replica bytes visited last
     for (;;) {
@@ -212,15 +249,30 @@ class sqlite_storage {
         throw storage_error("sqlite", "corrupt_row",
                             "stored replica " + detail::to_hex(*previous) + " cannot be decoded: " + e.what(), false);
       }
+      // The counter ranges `known` lacks for this replica: between its frontier and its first
+      // range, between its ranges, and above its last; one index range read each.
+      const auto read_range = [&](std::uint64_t first, std::uint64_t last) {
+        auto rows = s_->st.ops_of_replica_between.use();
+        rows.bind_blob(1, *previous);
+        rows.bind(2, sqlite::to_ordered_int64(first));
+        rows.bind(3, sqlite::to_ordered_int64(last));
+        while (rows.step()) unknown.push_back(decode_row(rows));
+      };
+      constexpr std::uint64_t top = ~std::uint64_t{0};
       const auto entry = known.entries().find(replica);
-      const std::uint64_t frontier = entry == known.entries().end() ? 0 : entry->second.frontier;
-      auto rows = s_->st.ops_of_replica_after.use();
-      rows.bind_blob(1, *previous);
-      rows.bind(2, sqlite::to_ordered_int64(frontier));
-      while (rows.step()) {
-        const std::uint64_t counter = sqlite::from_ordered_int64(rows.column_int64(2));
-        if (!known.contains(replica, counter)) unknown.push_back(decode_row(rows));
+      if (entry == known.entries().end()) {
+        read_range(1, top);
+        continue;
       }
+      if (entry->second.frontier == top) continue;
+      std::uint64_t from = entry->second.frontier + 1;
+      bool open_end = true;
+      for (const counter_range& r : entry->second.ranges) {
+        if (r.first > from) read_range(from, r.first - 1);
+        if (r.last == top) open_end = false;
+        from = r.last + 1;
+      }
+      if (open_end) read_range(from, top);
     }
     std::sort(unknown.begin(), unknown.end(), [](const op_type& a, const op_type& b) { return a.key < b.key; });
     for (const op_type& o : unknown) visit(o);
@@ -341,6 +393,59 @@ class sqlite_storage {
   [[nodiscard]] sqlite3* raw_handle() const noexcept { return s_->conn.get(); }
 
  private:
+  // Merges the newly stored ops' counters into treecrdt_version: per replica, the new counters
+  // form runs [a, b] (none of them was stored before, so no stored run overlaps one); each run is
+  // joined with the stored run ending at a - 1 and the one starting at b + 1, if any.
+  void record_versions(std::span<const op_type> batch, const std::vector<std::size_t>& fresh) {
+    std::vector<std::pair<bytes, std::uint64_t>> dots;
+    dots.reserve(fresh.size());
+    for (std::size_t i : fresh)
+      dots.emplace_back(replica_codec<replica_type>::to_bytes(batch[i].key.replica), batch[i].key.counter);
+    std::sort(dots.begin(), dots.end());
+    for (std::size_t i = 0; i < dots.size();) {
+      std::size_t j = i + 1;
+      while (j < dots.size() && dots[j].first == dots[i].first && dots[j].second == dots[j - 1].second + 1) ++j;
+      merge_run(dots[i].first, dots[i].second, dots[j - 1].second);
+      i = j;
+    }
+  }
+
+  void merge_run(const bytes& replica, std::uint64_t first, std::uint64_t last) {
+    const std::int64_t a = sqlite::to_ordered_int64(first);
+    const std::int64_t b = sqlite::to_ordered_int64(last);
+    std::optional<std::int64_t> left;  // first of the stored run ending at first - 1
+    {
+      auto u = s_->st.version_before.use();
+      u.bind_blob(1, replica);
+      u.bind(2, a);
+      if (u.step() && u.column_int64(1) == a - 1) left = u.column_int64(0);
+    }
+    std::int64_t new_last = b;
+    if (last != ~std::uint64_t{0}) {
+      bool joined = false;
+      {
+        auto u = s_->st.version_at.use();  // the stored run starting at last + 1
+        u.bind_blob(1, replica);
+        u.bind(2, b + 1);
+        if (u.step()) {
+          new_last = u.column_int64(0);
+          joined = true;
+        }
+      }
+      if (joined) {
+        auto u = s_->st.version_drop.use();
+        u.bind_blob(1, replica);
+        u.bind(2, b + 1);
+        u.run();
+      }
+    }
+    auto u = left ? s_->st.version_extend.use() : s_->st.version_insert.use();
+    u.bind_blob(1, replica);
+    u.bind(2, left.value_or(a));
+    u.bind(3, new_last);
+    u.run();
+  }
+
   static sqlite::statement make_scan_all_statement(const sqlite::connection& c) {
     return {c, "SELECT lamport, replica, counter, body FROM treecrdt_ops ORDER BY lamport, replica, counter",
             "scan_after: reading the op log"};
@@ -367,10 +472,10 @@ class sqlite_storage {
           first_replica(c, "SELECT min(replica) FROM treecrdt_ops", "scan_unknown_to: finding the first replica"),
           next_replica_after(c, "SELECT min(replica) FROM treecrdt_ops WHERE replica > ?1",
                              "scan_unknown_to: finding the next replica"),
-          ops_of_replica_after(c,
-                               "SELECT lamport, replica, counter, body FROM treecrdt_ops "
-                               "WHERE replica = ?1 AND counter > ?2 ORDER BY counter",
-                               "scan_unknown_to: reading a replica's ops"),
+          ops_of_replica_between(c,
+                                 "SELECT lamport, replica, counter, body FROM treecrdt_ops "
+                                 "WHERE replica = ?1 AND counter BETWEEN ?2 AND ?3",
+                                 "scan_unknown_to: reading a replica's ops"),
           op_count(c, "SELECT op_count FROM treecrdt_meta WHERE id = 1", "op_count"),
           max_lamport(c, "SELECT max(lamport) FROM treecrdt_ops", "max_lamport"),
           max_counter(c, "SELECT max(counter) FROM treecrdt_ops WHERE replica = ?1", "max_counter"),
@@ -409,12 +514,27 @@ class sqlite_storage {
                            "ORDER BY lamport, replica, counter",
                            "list_checkpoints"),
           storage_bytes(c, "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
-                        "storage_bytes") {}
+                        "storage_bytes"),
+          version_all(c, "SELECT replica, first, last FROM treecrdt_version ORDER BY replica, first",
+                      "log_version: reading treecrdt_version"),
+          version_before(c,
+                         "SELECT first, last FROM treecrdt_version WHERE replica = ?1 AND first < ?2 "
+                         "ORDER BY first DESC LIMIT 1",
+                         "append: finding the run of counters before new ones"),
+          version_at(c, "SELECT last FROM treecrdt_version WHERE replica = ?1 AND first = ?2",
+                     "append: finding the run of counters after new ones"),
+          version_drop(c, "DELETE FROM treecrdt_version WHERE replica = ?1 AND first = ?2",
+                       "append: joining two runs of counters"),
+          version_extend(c, "UPDATE treecrdt_version SET last = ?3 WHERE replica = ?1 AND first = ?2",
+                         "append: extending a run of counters"),
+          version_insert(c, "INSERT INTO treecrdt_version (replica, first, last) VALUES (?1, ?2, ?3)",
+                         "append: recording a run of counters") {}
 
     sqlite::statement insert_op, find_op, add_op_count, scan_all, scan_after, first_replica, next_replica_after,
-        ops_of_replica_after, op_count, max_lamport, max_counter, load_meta, store_meta, save_checkpoint,
+        ops_of_replica_between, op_count, max_lamport, max_counter, load_meta, store_meta, save_checkpoint,
         latest_checkpoint, latest_checkpoint_before, load_checkpoint, drop_checkpoints_from, drop_checkpoint,
-        list_checkpoints, storage_bytes;
+        list_checkpoints, storage_bytes, version_all, version_before, version_at, version_drop, version_extend,
+        version_insert;
   };
 
   // Heap-allocated so that moving the storage keeps the statements' and transactions' pointers valid.

@@ -1,5 +1,6 @@
 #pragma once
 // Optional storage operations with defaults: a policy implements only what it can do better.
+#include <concepts>
 #include <cstdint>
 #include <optional>
 
@@ -23,6 +24,24 @@ struct storage_traits {
       s.scan_after(std::nullopt, [&](const op<key_type>& o) {
         if (!known.contains(o.key.replica, o.key.counter)) visit(o);
       });
+    }
+  }
+
+  /// True when the policy keeps the log's version vector itself (`log_version()`), so that
+  /// log_version() below costs O(replicas + gaps) instead of a scan of the log.
+  static constexpr bool has_log_version = requires(S & s) {
+    { s.log_version() } -> std::convertible_to<version_vector_type>;
+  };
+
+  /// The set of dots of every stored op (SPEC §4). A policy may provide `log_version()`, kept up
+  /// to date in the append transaction (every shipped policy does); default: one scan of the log.
+  [[nodiscard]] static version_vector_type log_version(S& s) {
+    if constexpr (has_log_version) {
+      return s.log_version();
+    } else {
+      version_vector_type vv;
+      s.scan_after(std::nullopt, [&](const op<key_type>& o) { vv.observe(o.key.replica, o.key.counter); });
+      return vv;
     }
   }
 

@@ -16,7 +16,8 @@ namespace treecrdt::pg {
 /// Version of the table layout below. A database written by a newer library is refused.
 ///   1: the first layout.
 ///   2: treecrdt_checkpoints gains base_lamport, base_replica, base_counter (incremental checkpoints).
-inline constexpr std::int32_t schema_version = 2;
+///   3: treecrdt_version, each document's version vector kept by append (runs of counters per replica).
+inline constexpr std::int32_t schema_version = 3;
 /// The oldest version ensure_schema migrates in place.
 inline constexpr std::int32_t oldest_migratable_version = 1;
 
@@ -30,7 +31,18 @@ inline constexpr const char* create_version_table_sql =
 
 inline constexpr const char* read_version_sql = "SELECT version FROM treecrdt_schema WHERE component = 'treecrdt'";
 
-inline constexpr std::array<const char*, 5> create_tables_sql = {
+/// The log's version vector per document: one row per maximal run [first, last] of counters
+/// (encoded like treecrdt_ops.counter) that a replica has in the document's log. Kept by the append
+/// statement in the same transaction; read whole by log_version(), O(replicas + gaps) rows.
+inline constexpr const char* version_table_sql =
+    "CREATE TABLE IF NOT EXISTS treecrdt_version ("
+    " doc bytea NOT NULL,"
+    " replica bytea NOT NULL,"
+    " first bigint NOT NULL,"
+    " last bigint NOT NULL,"
+    " PRIMARY KEY (doc, replica, first))";
+
+inline constexpr std::array<const char*, 6> create_tables_sql = {
     // lamport and counter hold uint64 - 2^63 (see wire.hpp): signed order equals unsigned order.
     "CREATE TABLE IF NOT EXISTS treecrdt_ops ("
     " doc bytea NOT NULL,"
@@ -64,16 +76,17 @@ inline constexpr std::array<const char*, 5> create_tables_sql = {
     " UNIQUE (doc, lamport, replica, counter),"
     " CONSTRAINT treecrdt_checkpoints_base_check CHECK ((base_lamport IS NULL) = (base_replica IS NULL)"
     "   AND (base_replica IS NULL) = (base_counter IS NULL)))",
-    "INSERT INTO treecrdt_schema (component, version) VALUES ('treecrdt', 2)",
+    version_table_sql,
+    "INSERT INTO treecrdt_schema (component, version) VALUES ('treecrdt', 3)",
 };
-static_assert(schema_version == 2, "create_tables_sql writes version 2: update it with the layout");
+static_assert(schema_version == 3, "create_tables_sql writes version 3: update it with the layout");
 
 /// One step of the in-place upgrade: the statements that turn a version `from` layout into a
 /// version `from + 1` one, the version row's update included. They run in ensure_schema's
 /// transaction, after the advisory lock.
 struct migration_step {
   std::int32_t from;
-  std::array<const char*, 2> sql;
+  std::array<const char*, 3> sql;  // run in order; nullptr entries are skipped
 };
 
 /// 1 -> 2: the nullable base key of incremental checkpoints. Adding nullable columns without a
@@ -87,10 +100,28 @@ inline constexpr migration_step migrate_1_to_2 = {
         " ADD CONSTRAINT treecrdt_checkpoints_base_check CHECK ((base_lamport IS NULL) = (base_replica IS NULL)"
         "   AND (base_replica IS NULL) = (base_counter IS NULL))",
         "UPDATE treecrdt_schema SET version = 2 WHERE component = 'treecrdt' AND version = 1",
+        nullptr,
+    }};
+
+/// 2 -> 3: treecrdt_version, filled from every document's log in one pass. Within one replica's
+/// counters in ascending order, counter - row_number() is the same for every counter of a run of
+/// consecutive counters and grows from one run to the next, so grouping by it gives the runs.
+/// (No overflow: the k-th smallest stored counter is at least k above the smallest bigint.)
+inline constexpr migration_step migrate_2_to_3 = {
+    2,
+    {
+        version_table_sql,
+        "INSERT INTO treecrdt_version (doc, replica, first, last)"
+        " SELECT doc, replica, min(counter), max(counter) FROM ("
+        "  SELECT doc, replica, counter, counter - row_number() OVER (PARTITION BY doc, replica ORDER BY counter) AS "
+        "run"
+        "  FROM treecrdt_ops) AS numbered"
+        " GROUP BY doc, replica, run",
+        "UPDATE treecrdt_schema SET version = 3 WHERE component = 'treecrdt' AND version = 2",
     }};
 
 /// Every step, oldest first; the last one ends at schema_version.
-inline constexpr std::array<migration_step, 1> migration_steps = {migrate_1_to_2};
+inline constexpr std::array<migration_step, 2> migration_steps = {migrate_1_to_2, migrate_2_to_3};
 static_assert(migration_steps.front().from == oldest_migratable_version &&
                   migration_steps.back().from + 1 == schema_version,
               "the migration steps must lead from oldest_migratable_version to schema_version");
@@ -147,7 +178,8 @@ inline void ensure_schema(connection& conn) {
         if (step.from < found) continue;
         const std::string step_what = "schema migration from version " + std::to_string(step.from) + " to " +
                                       std::to_string(step.from + 1) + " (rolled back: the database is unchanged)";
-        for (const char* sql : step.sql) (void)conn.exec(step_what, sql);
+        for (const char* sql : step.sql)
+          if (sql != nullptr) (void)conn.exec(step_what, sql);
       }
     }
     (void)conn.exec(what, "COMMIT");

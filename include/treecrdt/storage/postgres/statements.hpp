@@ -32,8 +32,10 @@ enum class statement : std::uint8_t {
   drop_checkpoints_from,
   drop_checkpoint,
   list_checkpoints,
+  log_version,
+  ops_above,
 };
-inline constexpr std::size_t statement_count = 19;
+inline constexpr std::size_t statement_count = 21;
 
 /// Rows per FETCH of scan_after (the number in the fetch_scan SQL): bounds client memory while
 /// amortizing round trips.
@@ -64,7 +66,10 @@ inline constexpr std::array<statement_text, statement_count> statements = {{
      {bytea_oid}},
     // One round trip per batch. `clash` finds batch ops whose id is stored with other content; only
     // when there is none (and $7, "check only", is false) are the new ops inserted; the op count is
-    // bumped by what was inserted. Result rows: (false, batch index) per clash, (true, batch index)
+    // bumped by what was inserted, and the new counters are merged into treecrdt_version: the stored
+    // runs of each replica that touch [lowest new counter - 1, highest + 1] are deleted and written
+    // back joined with the new counters (a new run starts wherever a counter or run does not follow
+    // the previous one's last + 1). Result rows: (false, batch index) per clash, (true, batch index)
     // per newly stored op.
     {"treecrdt_append",
      "WITH batch AS ("
@@ -82,7 +87,26 @@ inline constexpr std::array<statement_text, statement_count> statements = {{
      "  RETURNING replica, counter),"
      " counted AS ("
      "  UPDATE treecrdt_meta SET op_count = op_count + (SELECT count(*) FROM inserted)"
-     "  WHERE doc = $1 RETURNING op_count)"
+     "  WHERE doc = $1 RETURNING op_count),"
+     " bounds AS ("
+     "  SELECT replica, min(counter) - 1 AS lo,"
+     "   CASE WHEN max(counter) = 9223372036854775807 THEN max(counter) ELSE max(counter) + 1 END AS hi"
+     "  FROM inserted GROUP BY replica),"
+     " old_runs AS ("
+     "  DELETE FROM treecrdt_version v USING bounds b"
+     "  WHERE v.doc = $1 AND v.replica = b.replica AND v.last >= b.lo AND v.first <= b.hi"
+     "  RETURNING v.replica, v.first, v.last),"
+     " pieces AS ("
+     "  SELECT replica, first, last FROM old_runs UNION ALL SELECT replica, counter, counter FROM inserted),"
+     " marked AS ("
+     "  SELECT replica, first, last,"
+     "   CASE WHEN first - 1 = lag(last) OVER (PARTITION BY replica ORDER BY first) THEN 0 ELSE 1 END AS starts"
+     "  FROM pieces),"
+     " grouped AS ("
+     "  SELECT replica, first, last, sum(starts) OVER (PARTITION BY replica ORDER BY first) AS run FROM marked),"
+     " versioned AS ("
+     "  INSERT INTO treecrdt_version (doc, replica, first, last)"
+     "  SELECT $1, replica, min(first), max(last) FROM grouped GROUP BY replica, run)"
      " SELECT false, c.idx FROM clash c"
      " UNION ALL"
      " SELECT true, b.idx FROM inserted i JOIN batch b ON b.replica = i.replica AND b.counter = i.counter",
@@ -155,6 +179,22 @@ inline constexpr std::array<statement_text, statement_count> statements = {{
      " FROM treecrdt_checkpoints WHERE doc = $1"
      " ORDER BY lamport, replica, counter",
      {bytea_oid}},
+    {"treecrdt_log_version",
+     "SELECT replica, first, last FROM treecrdt_version WHERE doc = $1 ORDER BY replica, first",
+     {bytea_oid}},
+    // scan_unknown_to: per replica of the document (from treecrdt_version), the ops above the
+    // peer's contiguous frontier ($2/$3: replicas and frontiers the peer has; others from 0), one
+    // primary-key range each, in key order. OFFSET 0 keeps the planner from flattening the LATERAL
+    // subquery into a join that reads every op of the replica and filters the counters afterwards.
+    {"treecrdt_ops_above",
+     "SELECT o.lamport, o.replica, o.counter, o.body"
+     " FROM (SELECT r.replica, coalesce(k.frontier, -9223372036854775808) AS frontier"
+     "  FROM (SELECT DISTINCT replica FROM treecrdt_version WHERE doc = $1) AS r"
+     "  LEFT JOIN unnest($2::bytea[], $3::int8[]) AS k(replica, frontier) ON k.replica = r.replica) AS f"
+     " CROSS JOIN LATERAL (SELECT lamport, replica, counter, body FROM treecrdt_ops"
+     "  WHERE doc = $1 AND replica = f.replica AND counter > f.frontier OFFSET 0) AS o"
+     " ORDER BY o.lamport, o.replica, o.counter",
+     {bytea_oid, bytea_array_oid, int8_array_oid}},
 }};
 
 namespace detail {
@@ -184,7 +224,7 @@ namespace detail {
 }
 }  // namespace detail
 
-static_assert(static_cast<std::size_t>(statement::list_checkpoints) + 1 == statement_count,
+static_assert(static_cast<std::size_t>(statement::ops_above) + 1 == statement_count,
               "one statements[] entry per enumerator, in order");
 static_assert(detail::every_statement_types_its_parameters(), "a statement's types do not match its $n");
 static_assert(detail::first_number(statements[static_cast<std::size_t>(statement::fetch_scan)].sql) == scan_fetch_rows,

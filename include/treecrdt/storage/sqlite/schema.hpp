@@ -25,7 +25,8 @@ inline constexpr std::int32_t application_id = 0x54435244;
 /// PRAGMA user_version: the schema version this header reads and writes.
 ///   1: the first layout.
 ///   2: treecrdt_checkpoints gains base_lamport, base_replica, base_counter (incremental checkpoints).
-inline constexpr std::int32_t schema_version = 2;
+///   3: treecrdt_version, the log's version vector kept by append (runs of counters per replica).
+inline constexpr std::int32_t schema_version = 3;
 /// The oldest version open() migrates in place; older (0) is an incomplete file, refused.
 inline constexpr std::int32_t oldest_migratable_version = 1;
 
@@ -73,10 +74,16 @@ CREATE TABLE treecrdt_checkpoints (
   UNIQUE (lamport, replica, counter),
   CHECK ((base_lamport IS NULL) = (base_replica IS NULL) AND (base_replica IS NULL) = (base_counter IS NULL))
 );
+CREATE TABLE treecrdt_version (
+  replica BLOB NOT NULL,
+  first INTEGER NOT NULL,
+  last INTEGER NOT NULL,
+  PRIMARY KEY (replica, first)
+) WITHOUT ROWID;
 PRAGMA application_id = 1413698116;
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;
 )sql";
-static_assert(application_id == 1413698116 && schema_version == 2, "keep schema_ddl's PRAGMAs in sync");
+static_assert(application_id == 1413698116 && schema_version == 3, "keep schema_ddl's PRAGMAs in sync");
 
 /// One step of the in-place upgrade: the DDL that turns a version `from` file into a version
 /// `from + 1` one, run inside the open transaction together with the user_version bump.
@@ -115,8 +122,32 @@ ALTER TABLE treecrdt_checkpoints_v2 RENAME TO treecrdt_checkpoints;
 PRAGMA user_version = 2;
 )sql";
 
+/// 2 -> 3: treecrdt_version, the log's version vector, built from the existing log. Each row is a
+/// maximal run of counters one replica has in the log: a run starts at a counter whose predecessor
+/// is not stored and ends at the first counter from there whose successor is not stored. Both are
+/// index seeks on treecrdt_ops_by_id, so the build is one pass over the log's ids, O(n log n).
+/// (Counters are stored with the top bit flipped, which keeps "+ 1" and "- 1" exact: stored
+/// counters are at most the clock limit, far below the top of the range.)
+inline constexpr const char* migrate_2_to_3_ddl = R"sql(
+CREATE TABLE treecrdt_version (
+  replica BLOB NOT NULL,
+  first INTEGER NOT NULL,
+  last INTEGER NOT NULL,
+  PRIMARY KEY (replica, first)
+) WITHOUT ROWID;
+INSERT INTO treecrdt_version (replica, first, last)
+  SELECT s.replica, s.counter,
+         (SELECT e.counter FROM treecrdt_ops AS e
+           WHERE e.replica = s.replica AND e.counter >= s.counter
+             AND NOT EXISTS (SELECT 1 FROM treecrdt_ops AS n WHERE n.replica = e.replica AND n.counter = e.counter + 1)
+           ORDER BY e.counter LIMIT 1)
+  FROM treecrdt_ops AS s
+  WHERE NOT EXISTS (SELECT 1 FROM treecrdt_ops AS p WHERE p.replica = s.replica AND p.counter = s.counter - 1);
+PRAGMA user_version = 3;
+)sql";
+
 /// Every step, oldest first; the last one ends at schema_version.
-inline constexpr migration_step migration_steps[] = {{1, migrate_1_to_2_ddl}};
+inline constexpr migration_step migration_steps[] = {{1, migrate_1_to_2_ddl}, {2, migrate_2_to_3_ddl}};
 static_assert(migration_steps[0].from == oldest_migratable_version &&
                   migration_steps[std::size(migration_steps) - 1].from + 1 == schema_version,
               "the migration steps must lead from oldest_migratable_version to schema_version");
@@ -191,7 +222,9 @@ inline void require_treecrdt_schema(const schema_probe& p, const std::string& pa
   if (p.user_version < oldest_migratable_version)
     throw schema_error(path + " has the treecrdt application_id but schema version " + std::to_string(p.user_version) +
                        " (found " + p.describe() + "); the file is incomplete or damaged");
-  for (const auto& t : required_tables())
+  std::vector<std::string> tables = required_tables();
+  if (p.user_version >= 3) tables.emplace_back("treecrdt_version");  // older files get it by migration
+  for (const auto& t : tables)
     if (!p.has(t))
       throw schema_error(path + " is a treecrdt schema version " + std::to_string(p.user_version) +
                          " database without table " + t + " (found " + p.describe() + ")");
