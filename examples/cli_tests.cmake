@@ -13,7 +13,9 @@ if(TARGET treecrdt_cli AND TARGET treecrdt_replay)
   foreach(scenario IN ITEMS
       replay_sample replay_stdin_and_alias replay_order_independent replay_bad_line replay_conflict
       replay_missing_file import_and_read import_stored_cadence import_late_ops import_idempotent
-      import_bad_input_stores_nothing import_progress_on_terminal verify_detects_mismatch help usage_errors bad_database)
+      import_bad_input_stores_nothing import_progress_on_terminal verify_detects_mismatch help usage_errors bad_database
+      sync_sqlite_sqlite sync_interrupted sync_killed sync_progress_on_terminal postgres_commands sync_sqlite_postgres
+      sync_postgres_postgres)
     add_test(NAME cli_${scenario}
              COMMAND sh ${_treecrdt_cli_dir}/cli_test.sh ${scenario} $<TARGET_FILE:treecrdt_cli>
                      $<TARGET_FILE:treecrdt_replay> ${_treecrdt_cli_dir}/data "${_treecrdt_sqlite3}")

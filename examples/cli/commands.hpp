@@ -38,48 +38,62 @@ inline constexpr command_help replay_help{
     "number; nothing is printed on standard output and the exit status is 1.\n"};
 
 inline constexpr command_help import_help{
-    "import", "import DB FILE|- [--batch N] [--cadence N]", "append ops to a SQLite document (created if missing)",
-    "Appends the ops of FILE ('-' reads standard input) to the SQLite document DB, creating it if\n"
+    "import", "import DOC FILE|- [--batch N] [--cadence N]", "append ops to a document (created if missing)",
+    "Appends the ops of FILE ('-' reads standard input) to the document DOC, creating it if\n"
     "needed. The whole input is read and checked first: a bad line, or an op whose (replica,\n"
-    "counter) is already stored in DB with different content, stores nothing (exit status 1).\n"
+    "counter) is already stored in DOC with different content, stores nothing (exit status 1).\n"
     "Ops already stored are skipped. The ops are then appended N per transaction, and the tree is\n"
     "brought up to date once at the end; should the import be interrupted, every committed batch\n"
-    "stays and the next open of DB finishes the catch-up.\n"
+    "stays and the next open of DOC finishes the catch-up.\n"
     "\n"
     "  --batch N     ops per transaction (1 to 10000000, default 1000)\n"
-    "  --cadence N   write a checkpoint every N materialized ops (0 = none). Stored in DB, so later\n"
-    "                commands keep that spacing; without it the stored value (or 64) is used.\n"
+    "  --cadence N   write a checkpoint every N materialized ops (0 = none). Stored with DOC, so later\n"
+    "                commands keep that spacing; without it the stored value (or 1024) is used.\n"
     "\n"
     "A progress bar is drawn on standard error when it is a terminal.\n"};
 
 inline constexpr command_help export_help{
-    "export", "export DB", "print the canonical export of a SQLite document",
-    "Opens DB (restoring its latest checkpoint and replaying the log after it) and prints the\n"
+    "export", "export DOC", "print the canonical export of a document",
+    "Opens DOC (restoring its latest checkpoint and replaying the log after it) and prints the\n"
     "canonical export (SPEC §9) as one JSON line. Two documents holding the same ops print\n"
     "byte-identical exports.\n"};
 
 inline constexpr command_help show_help{
-    "show", "show DB", "print the tree as an indented outline",
-    "Prints the visible tree of DB, one node id per line, indented two spaces per level, children in\n"
+    "show", "show DOC", "print the tree as an indented outline",
+    "Prints the visible tree of DOC, one node id per line, indented two spaces per level, children in\n"
     "sibling order. A payload follows the id: \"text\" when it is printable UTF-8, else hex:... .\n"
     "Subtrees under a parent that was never inserted are listed after ROOT as 'detached'.\n"
     "Tombstoned nodes, their subtrees and nodes in TRASH are not shown; the last line counts them.\n"};
 
 inline constexpr command_help stats_help{
-    "stats", "stats DB", "print log size, head, frontier, checkpoints and storage size",
-    "Prints what DB stores, without opening the document (nothing is replayed or written):\n"
+    "stats", "stats DOC", "print log size, head, frontier, checkpoints and storage size",
+    "Prints what DOC stores, without opening the document (nothing is replayed or written):\n"
     "the number of ops, the head (last materialized op and its position), the replay frontier\n"
     "(set when a catch-up is pending), the checkpoint cadence, every checkpoint with its position\n"
-    "and size, and the database size in bytes.\n"};
+    "and size, and the storage size in bytes (a SQLite file's pages; a PostgreSQL document's rows).\n"};
 
 inline constexpr command_help verify_help{
-    "verify", "verify DB", "check the materialized state against a fresh fold of the log",
-    "Opens DB as every command does (latest checkpoint + replay of the log after it) and compares\n"
+    "verify", "verify DOC", "check the materialized state against a fresh fold of the log",
+    "Opens DOC as every command does (latest checkpoint + replay of the log after it) and compares\n"
     "the result with a fold of the whole log from the start in a separate in-memory document.\n"
     "Exit status 0 when they are equal, 3 when they differ (the first difference is printed).\n"};
 
-inline constexpr command_help all_commands[] = {replay_help, import_help, export_help,
-                                                show_help,   stats_help,  verify_help};
+inline constexpr command_help sync_help{
+    "sync", "sync DOC_A DOC_B [--batch N] [--max-batches N]", "exchange the ops each of two documents lacks",
+    "Makes DOC_A and DOC_B hold the same ops: reads both version vectors, sends DOC_B the ops of\n"
+    "DOC_A whose (replica, counter) it lacks and DOC_A those of DOC_B, N ops per transaction,\n"
+    "then brings each tree up to date once. Any two documents: SQLite and PostgreSQL, either\n"
+    "way; a SQLite file that does not exist yet is created (a copy). Running it again sends\n"
+    "nothing. Interrupting it is safe: every committed batch stays, the next open of a document\n"
+    "finishes its catch-up, and the next sync sends only what is still missing.\n"
+    "\n"
+    "  --batch N        ops per transaction (1 to 10000000, default 1000)\n"
+    "  --max-batches N  stop after N transactions (bounded work per run); a later sync goes on\n"
+    "\n"
+    "A progress bar is drawn on standard error when it is a terminal.\n"};
+
+inline constexpr command_help all_commands[] = {replay_help, import_help, export_help, show_help,
+                                                stats_help,  verify_help, sync_help};
 
 inline void print_tool_help(std::ostream& out) {
   out << "treecrdt - inspect and build replicated tree (treecrdt) documents\n"
@@ -94,7 +108,10 @@ inline void print_tool_help(std::ostream& out) {
     out << line << c.summary << '\n';
   }
   out << "\n"
-         "Ops files are JSON Lines, one op per line (SPEC §9); DB is a SQLite file.\n"
+         "Ops files are JSON Lines, one op per line (SPEC §9). DOC names a document: a SQLite file\n"
+         "(outline.db), or a document of a PostgreSQL database written as a connection URI with the\n"
+         "document id after #doc= (postgresql://user@host:5432/dbname#doc=outline; percent-encode\n"
+         "bytes of the id that are not plain text).\n"
          "exit status: 0 success, 1 failure (bad input, database or I/O error), 2 bad command line,\n"
          "             3 verify found a difference.\n";
 }
@@ -148,13 +165,14 @@ using memory_document = treecrdt::document<key, treecrdt::memory_storage<key>, t
 /// A one-line progress bar on standard error, drawn only when it is a terminal.
 class progress_bar {
  public:
-  explicit progress_bar(std::uint64_t total) : total_(total), enabled_(isatty(STDERR_FILENO) == 1 && total > 0) {}
+  explicit progress_bar(std::uint64_t total, std::string_view label = "importing")
+      : total_(total), label_(label), enabled_(isatty(STDERR_FILENO) == 1 && total > 0) {}
   void update(std::uint64_t done) {
     if (!enabled_) return;
     constexpr std::uint64_t width = 40;
     const std::uint64_t filled = done * width / total_;
-    std::cerr << "\rimporting [" << std::string(filled, '#') << std::string(width - filled, ' ') << "] " << done << '/'
-              << total_ << " ops" << std::flush;
+    std::cerr << '\r' << label_ << " [" << std::string(filled, '#') << std::string(width - filled, ' ') << "] " << done
+              << '/' << total_ << " ops" << std::flush;
   }
   void message(std::string_view text) {
     if (enabled_) std::cerr << "\r\033[K" << text << std::flush;
@@ -165,31 +183,14 @@ class progress_bar {
 
  private:
   std::uint64_t total_;
+  std::string_view label_;
   bool enabled_;
 };
 
-[[nodiscard]] inline int run_import(const arguments& args) {
-  if (!check_arity(args, import_help, 2)) return exit_ok;
-  const std::string& path = args.positional[0];
-  std::uint64_t batch = 1000;
-  if (const auto b = args.option("--batch")) batch = parse_count(*b, "--batch", 1, 10'000'000);
-  std::optional<std::uint64_t> cadence;
-  if (const auto c = args.option("--cadence")) cadence = parse_count(*c, "--cadence", 0, 1'000'000'000);
-
-  // Read and check everything before the database is created or touched.
-  input_source in(args.positional[1]);
-  const auto numbered = read_input(in);
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw command_error(path + ": is a directory, not a database");
-
-  sqlite_storage storage = sqlite_storage::open(path);
-  if (const auto bad = first_stored_conflict(storage, numbered))
-    throw command_error(in.name() + ": line " + std::to_string(numbered[*bad].line) + ": op " +
-                        treecrdt::describe(numbered[*bad].value) + " conflicts with an op stored in " + path +
-                        " (same replica and counter, different content); nothing was imported");
-  const std::uint64_t stored_before = storage.op_count();
-  sqlite_document doc = open_document(std::move(storage), cadence);
-
+/// Appends `numbered` to `doc`, `batch` ops per transaction with a deferred catch-up, then catches
+/// up once; draws the progress bar.
+template <class Doc>
+void import_ops(Doc& doc, const std::vector<treecrdt::json::numbered_op<key>>& numbered, std::uint64_t batch) {
   std::vector<treecrdt::op<key>> chunk;
   chunk.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(batch, numbered.size())));
   progress_bar progress(numbered.size());
@@ -207,35 +208,61 @@ class progress_bar {
   progress.message("catching up...");
   doc.catch_up();
   progress.finish();
+}
 
-  const std::uint64_t stored_after = doc.storage().op_count();
-  std::cout << "imported " << numbered.size() << " ops from " << in.name() << " into " << path << ": "
-            << stored_after - stored_before << " new, " << numbered.size() - (stored_after - stored_before)
-            << " already stored; " << stored_after << " ops in total, " << doc.storage().list_checkpoints().size()
-            << " checkpoints\n";
-  finish_output();
-  return exit_ok;
+[[nodiscard]] inline int run_import(const arguments& args) {
+  if (!check_arity(args, import_help, 2)) return exit_ok;
+  const location where = parse_location(args.positional[0]);
+  const std::string& name = describe(where);
+  std::uint64_t batch = 1000;
+  if (const auto b = args.option("--batch")) batch = parse_count(*b, "--batch", 1, 10'000'000);
+  std::optional<std::uint64_t> cadence;
+  if (const auto c = args.option("--cadence")) cadence = parse_count(*c, "--cadence", 0, 1'000'000'000);
+
+  // Read and check everything before the database is created or touched.
+  input_source in(args.positional[1]);
+  const auto numbered = read_input(in);
+  return with_storage(where, open_mode::create, [&](auto& storage) {
+    if (const auto bad = first_stored_conflict(storage, numbered))
+      throw command_error(in.name() + ": line " + std::to_string(numbered[*bad].line) + ": op " +
+                          treecrdt::describe(numbered[*bad].value) + " conflicts with an op stored in " + name +
+                          " (same replica and counter, different content); nothing was imported");
+    const std::uint64_t stored_before = storage.op_count();
+    auto doc = open_document(std::move(storage), cadence);
+    import_ops(doc, numbered, batch);
+    const std::uint64_t stored_after = doc.storage().op_count();
+    std::cout << "imported " << numbered.size() << " ops from " << in.name() << " into " << name << ": "
+              << stored_after - stored_before << " new, " << numbered.size() - (stored_after - stored_before)
+              << " already stored; " << stored_after << " ops in total, " << doc.storage().list_checkpoints().size()
+              << " checkpoints\n";
+    finish_output();
+    return exit_ok;
+  });
 }
 
 // ---- export, show ----------------------------------------------------------------------------------
 
 [[nodiscard]] inline int run_export(const arguments& args) {
   if (!check_arity(args, export_help, 1)) return exit_ok;
-  const sqlite_document doc = open_document(open_existing_storage(args.positional[0]));
-  std::cout << treecrdt::json::encode_export(doc.export_canonical()) << '\n';
-  finish_output();
-  return exit_ok;
+  return with_storage(parse_location(args.positional[0]), open_mode::existing, [](auto& storage) {
+    const auto doc = open_document(std::move(storage));
+    std::cout << treecrdt::json::encode_export(doc.export_canonical()) << '\n';
+    finish_output();
+    return exit_ok;
+  });
 }
 
 [[nodiscard]] inline int run_show(const arguments& args) {
   if (!check_arity(args, show_help, 1)) return exit_ok;
-  const sqlite_document doc = open_document(open_existing_storage(args.positional[0]));
-  const auto e = doc.export_canonical();
-  const std::size_t shown = write_outline(std::cout, e, doc.payload(treecrdt::root_node));
-  std::cout << e.nodes.size() << " nodes: " << shown << " shown, " << e.nodes.size() - shown
-            << " hidden (tombstoned, in TRASH, or under a hidden node)\n";
-  finish_output();
-  return exit_ok;
+  return with_storage(parse_location(args.positional[0]), open_mode::existing, [](auto& storage) {
+    const auto doc = open_document(std::move(storage));
+    const auto e = doc.export_canonical();
+    const std::size_t shown = write_outline(std::cout, e, doc.payload(treecrdt::root_node));
+    std::cout << e.nodes.size() << " nodes: " << shown << " shown, " << e.nodes.size() - shown
+              << " hidden (tombstoned, in TRASH, or under a hidden node)\n";
+    finish_output();
+    return exit_ok;
+  });
 }
 
 // ---- stats ---------------------------------------------------------------------------------------
@@ -247,25 +274,26 @@ class progress_bar {
 
 [[nodiscard]] inline int run_stats(const arguments& args) {
   if (!check_arity(args, stats_help, 1)) return exit_ok;
-  const std::string& path = args.positional[0];
-  sqlite_storage storage = open_existing_storage(path);
-  const auto meta = storage.load_meta();
-  const auto checkpoints = storage.list_checkpoints();
-  const auto cadence = stored_cadence(storage.raw_handle());
-  std::cout << "database: " << path << '\n'
-            << "ops: " << storage.op_count() << '\n'
-            << "head: " << describe_position(meta.head.key, meta.head.seq) << '\n'
-            << "frontier: "
-            << (meta.frontier ? treecrdt::describe_key(*meta.frontier) + " (catch-up pending)" : "none (up to date)")
-            << '\n'
-            << "cadence: " << (cadence ? *cadence : default_cadence) << (cadence ? "" : " (default)") << '\n'
-            << "checkpoints: " << checkpoints.size() << '\n';
-  for (const auto& cp : checkpoints)
-    std::cout << "  seq " << cp.seq << " at " << treecrdt::describe_key(cp.key) << ", " << cp.size_bytes << " bytes, "
-              << (cp.base ? "delta over " + treecrdt::describe_key(*cp.base) : std::string("full")) << "\n";
-  std::cout << "storage: " << storage.storage_bytes() << " bytes\n";
-  finish_output();
-  return exit_ok;
+  const location where = parse_location(args.positional[0]);
+  return with_storage(where, open_mode::existing, [&](auto& storage) {
+    const auto meta = storage.load_meta();
+    const auto checkpoints = storage.list_checkpoints();
+    const auto cadence = stored_cadence(storage);
+    std::cout << (where.index() == 0 ? "database: " : "document: ") << describe(where) << '\n'
+              << "ops: " << storage.op_count() << '\n'
+              << "head: " << describe_position(meta.head.key, meta.head.seq) << '\n'
+              << "frontier: "
+              << (meta.frontier ? treecrdt::describe_key(*meta.frontier) + " (catch-up pending)" : "none (up to date)")
+              << '\n'
+              << "cadence: " << (cadence ? *cadence : default_cadence) << (cadence ? "" : " (default)") << '\n'
+              << "checkpoints: " << checkpoints.size() << '\n';
+    for (const auto& cp : checkpoints)
+      std::cout << "  seq " << cp.seq << " at " << treecrdt::describe_key(cp.key) << ", " << cp.size_bytes << " bytes, "
+                << (cp.base ? "delta over " + treecrdt::describe_key(*cp.base) : std::string("full")) << "\n";
+    std::cout << "storage: " << storage_bytes(storage) << " bytes\n";
+    finish_output();
+    return exit_ok;
+  });
 }
 
 // ---- verify --------------------------------------------------------------------------------------
@@ -319,40 +347,102 @@ class progress_bar {
 
 [[nodiscard]] inline int run_verify(const arguments& args) {
   if (!check_arity(args, verify_help, 1)) return exit_ok;
-  const std::string& path = args.positional[0];
-  sqlite_document doc = open_document(open_existing_storage(path));
-  const auto materialized = doc.export_canonical();
-  const auto& restored = doc.stats().restored_checkpoint;
-  const std::string how = restored
-                              ? "checkpoint at seq " + std::to_string(restored->seq) + " + " +
-                                    std::to_string(doc.stats().ops_replayed_last_catch_up) + " ops replayed"
-                              : "full replay of " + std::to_string(doc.stats().ops_replayed_last_catch_up) + " ops";
+  const location where = parse_location(args.positional[0]);
+  const std::string& path = describe(where);
+  return with_storage(where, open_mode::existing, [&](auto& storage) {
+    auto doc = open_document(std::move(storage));
+    const auto materialized = doc.export_canonical();
+    const auto& restored = doc.stats().restored_checkpoint;
+    const std::string how = restored
+                                ? "checkpoint at seq " + std::to_string(restored->seq) + " + " +
+                                      std::to_string(doc.stats().ops_replayed_last_catch_up) + " ops replayed"
+                                : "full replay of " + std::to_string(doc.stats().ops_replayed_last_catch_up) + " ops";
 
-  // The reference: every stored op, in key order, into a document that shares nothing with DB.
-  memory_document fresh(treecrdt::memory_storage<key>{}, cli_replica);
-  std::vector<treecrdt::op<key>> chunk;
-  std::uint64_t total = 0;
-  doc.storage().scan_after(std::nullopt, [&](const treecrdt::op<key>& o) {
-    chunk.push_back(o);
-    if (chunk.size() == 4096) {
-      fresh.apply(chunk);
-      total += chunk.size();
-      chunk.clear();
+    // The reference: every stored op, in key order, into a document that shares nothing with DB.
+    memory_document fresh(treecrdt::memory_storage<key>{}, cli_replica);
+    std::vector<treecrdt::op<key>> chunk;
+    std::uint64_t total = 0;
+    doc.storage().scan_after(std::nullopt, [&](const treecrdt::op<key>& o) {
+      chunk.push_back(o);
+      if (chunk.size() == 4096) {
+        fresh.apply(chunk);
+        total += chunk.size();
+        chunk.clear();
+      }
+    });
+    fresh.apply(chunk);
+    total += chunk.size();
+
+    if (const auto diff = first_difference(materialized, fresh.export_canonical())) {
+      std::cout << "MISMATCH: the materialized state of " << path << " (" << how
+                << ") differs from a fresh fold of its " << total << " ops: " << *diff << '\n';
+      finish_output();
+      return exit_mismatch;
     }
-  });
-  fresh.apply(chunk);
-  total += chunk.size();
-
-  if (const auto diff = first_difference(materialized, fresh.export_canonical())) {
-    std::cout << "MISMATCH: the materialized state of " << path << " (" << how << ") differs from a fresh fold of its "
-              << total << " ops: " << *diff << '\n';
+    std::cout << "ok: the materialized state of " << path << " (" << how << ") equals a fresh fold of its " << total
+              << " ops (" << materialized.nodes.size() << " nodes)\n";
     finish_output();
-    return exit_mismatch;
+    return exit_ok;
+  });
+}
+
+// ---- sync ----------------------------------------------------------------------------------------
+
+/// Sends `ops` to `to`, `batch` per transaction with a deferred catch-up, stopping when `budget`
+/// (transactions left, nullopt = unlimited) runs out; returns how many ops were sent.
+template <class Doc>
+std::uint64_t send_ops(Doc& to, const std::vector<treecrdt::op<key>>& ops, std::uint64_t batch,
+                       std::optional<std::uint64_t>& budget, progress_bar& progress, std::uint64_t& done) {
+  std::uint64_t sent = 0;
+  while (sent < ops.size() && (!budget || *budget > 0)) {
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(batch, ops.size() - sent));
+    to.apply(std::span<const treecrdt::op<key>>(ops).subspan(static_cast<std::size_t>(sent), n),
+             treecrdt::defer_catch_up);
+    sent += n;
+    done += n;
+    if (budget) --*budget;
+    progress.update(done);
   }
-  std::cout << "ok: the materialized state of " << path << " (" << how << ") equals a fresh fold of its " << total
-            << " ops (" << materialized.nodes.size() << " nodes)\n";
-  finish_output();
-  return exit_ok;
+  return sent;
+}
+
+[[nodiscard]] inline int run_sync(const arguments& args) {
+  if (!check_arity(args, sync_help, 2)) return exit_ok;
+  std::uint64_t batch = 1000;
+  if (const auto b = args.option("--batch")) batch = parse_count(*b, "--batch", 1, 10'000'000);
+  std::optional<std::uint64_t> budget;
+  if (const auto m = args.option("--max-batches")) budget = parse_count(*m, "--max-batches", 1, UINT64_MAX);
+  const location a_at = parse_location(args.positional[0]);
+  const location b_at = parse_location(args.positional[1]);
+  return with_storage(a_at, open_mode::create, [&](auto& a_storage) {
+    return with_storage(b_at, open_mode::create, [&](auto& b_storage) {
+      auto a = open_document(std::move(a_storage));
+      auto b = open_document(std::move(b_storage));
+      // Each side's version vector is read once: what one side lacks of the other's log as it was
+      // when the sync started. Ops appended meanwhile wait for the next sync.
+      const auto a_version = a.version();
+      const auto b_version = b.version();
+      const std::vector<treecrdt::op<key>> to_b = a.ops_since(b_version);
+      const std::vector<treecrdt::op<key>> to_a = b.ops_since(a_version);
+      progress_bar progress(to_b.size() + to_a.size(), "syncing");
+      std::uint64_t done = 0;
+      const std::uint64_t sent_b = send_ops(b, to_b, batch, budget, progress, done);
+      const std::uint64_t sent_a = send_ops(a, to_a, batch, budget, progress, done);
+      progress.message("catching up...");
+      b.catch_up();
+      a.catch_up();
+      progress.finish();
+      const bool complete = sent_b == to_b.size() && sent_a == to_a.size();
+      std::cout << "synced " << describe(a_at) << " and " << describe(b_at) << ": " << sent_b << " ops sent to "
+                << describe(b_at) << ", " << sent_a << " ops sent to " << describe(a_at) << "; "
+                << (complete ? "both hold " + std::to_string(a.storage().op_count()) + " ops"
+                             : std::to_string(to_b.size() + to_a.size() - sent_b - sent_a) +
+                                   " ops left for the next sync (--max-batches reached)")
+                << '\n';
+      finish_output();
+      return exit_ok;
+    });
+  });
 }
 
 // ---- dispatch ------------------------------------------------------------------------------------
@@ -365,9 +455,13 @@ class progress_bar {
     runner run;
     std::vector<std::string_view> value_options;
   };
-  const command commands[] = {{replay_help, run_replay, {}}, {import_help, run_import, {"--batch", "--cadence"}},
-                              {export_help, run_export, {}}, {show_help, run_show, {}},
-                              {stats_help, run_stats, {}},   {verify_help, run_verify, {}}};
+  const command commands[] = {{replay_help, run_replay, {}},
+                              {import_help, run_import, {"--batch", "--cadence"}},
+                              {export_help, run_export, {}},
+                              {show_help, run_show, {}},
+                              {stats_help, run_stats, {}},
+                              {verify_help, run_verify, {}},
+                              {sync_help, run_sync, {"--batch", "--max-batches"}}};
 
   if (args.empty()) {
     std::cerr << "treecrdt: missing command\n";

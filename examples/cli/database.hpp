@@ -1,6 +1,7 @@
 #pragma once
-// Opening a treecrdt SQLite document from the command line, the tool's own settings stored in
-// the same file, and the pre-check that makes an import all-or-nothing.
+// Opening a treecrdt document from the command line — a SQLite file, or a PostgreSQL document when
+// the tool is built with treecrdt::postgres (TREECRDT_CLI_WITH_POSTGRES) — the tool's own settings
+// stored with the document, and the pre-check that makes an import all-or-nothing.
 #include <sqlite3.h>
 
 #include <cstdint>
@@ -8,25 +9,34 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <system_error>
 #include <utility>
+#include <variant>
 
 #include "cli/cli_support.hpp"
+#include "cli/location.hpp"
 #include "treecrdt/document.hpp"
 #include "treecrdt/json.hpp"
 #include "treecrdt/op_codec.hpp"
 #include "treecrdt/storage/sqlite.hpp"
+#if TREECRDT_CLI_WITH_POSTGRES
+#include "cli/postgres_support.hpp"
+#endif
 
 namespace treecrdt_cli {
 
 using sqlite_storage = treecrdt::sqlite_storage<key>;
-using sqlite_document = treecrdt::document<key, sqlite_storage, treecrdt::memory_store<key>, treecrdt::every_n_ops,
-                                           treecrdt::exponential_retention>;
+/// A document of the tool over any storage policy.
+template <class Storage>
+using cli_document = treecrdt::document<key, Storage, treecrdt::memory_store<key>, treecrdt::every_n_ops,
+                                        treecrdt::exponential_retention>;
+using sqlite_document = cli_document<sqlite_storage>;
 
 /// The tool never edits locally; this replica id only names the process to the document.
 inline const treecrdt::bytes cli_replica = "treecrdt-cli";
 
 /// Checkpoint cadence when none was ever stored: the library's default.
-inline constexpr std::uint64_t default_cadence = treecrdt::every_n_ops{}.interval;
+inline constexpr std::uint64_t default_cadence = treecrdt::log_size_cadence{}.long_interval;
 
 /// Owns one prepared statement on a connection the storage owns.
 class raw_statement {
@@ -103,6 +113,11 @@ inline void store_cadence(sqlite3* db, std::uint64_t cadence) {
   (void)put.step();
 }
 
+[[nodiscard]] inline std::optional<std::uint64_t> stored_cadence(sqlite_storage& s) {
+  return stored_cadence(s.raw_handle());
+}
+inline void store_cadence(sqlite_storage& s, std::uint64_t cadence) { store_cadence(s.raw_handle(), cadence); }
+
 /// Cadence `interval` (0 = no checkpoints) with a retention spaced to match it.
 [[nodiscard]] inline std::pair<treecrdt::every_n_ops, treecrdt::exponential_retention> policies_for(
     std::uint64_t cadence) {
@@ -126,22 +141,55 @@ inline void store_cadence(sqlite3* db, std::uint64_t cadence) {
 
 /// Opens the document: restores its latest valid checkpoint and replays the log after it, using
 /// the cadence stored by import (or `cadence_override` when given, which is then stored).
-[[nodiscard]] inline sqlite_document open_document(sqlite_storage storage,
-                                                   std::optional<std::uint64_t> cadence_override = std::nullopt) {
+template <class Storage>
+[[nodiscard]] cli_document<Storage> open_document(Storage storage,
+                                                  std::optional<std::uint64_t> cadence_override = std::nullopt) {
   std::uint64_t cadence = default_cadence;
   if (cadence_override) {
-    store_cadence(storage.raw_handle(), *cadence_override);
+    store_cadence(storage, *cadence_override);
     cadence = *cadence_override;
-  } else if (const auto stored = stored_cadence(storage.raw_handle())) {
+  } else if (const auto stored = stored_cadence(storage)) {
     cadence = *stored;
   }
   auto [every, retention] = policies_for(cadence);
-  return sqlite_document(std::move(storage), cli_replica, every, retention);
+  return cli_document<Storage>(std::move(storage), cli_replica, every, retention);
+}
+
+/// Whether a command may create the document it names (import, sync) or needs an existing one.
+enum class open_mode { existing, create };
+
+/// Opens the storage at `where` and calls f(storage&) with it (a sqlite_storage or a
+/// postgres_storage); returns what f returns. A missing SQLite file or a PostgreSQL document never
+/// written is an error unless `mode` is create.
+template <class F>
+decltype(auto) with_storage(const location& where, open_mode mode, F&& f) {
+  if (const auto* file = std::get_if<sqlite_location>(&where)) {
+    if (mode == open_mode::existing) {
+      sqlite_storage s = open_existing_storage(file->path);
+      return f(s);
+    }
+    std::error_code ec;
+    if (std::filesystem::is_directory(file->path, ec))
+      throw command_error(file->path + ": is a directory, not a database");
+    sqlite_storage s = sqlite_storage::open(file->path);
+    return f(s);
+  }
+  const auto& pg = std::get<postgres_location>(where);
+#if TREECRDT_CLI_WITH_POSTGRES
+  postgres_storage s(pg.conninfo, pg.doc);
+  if (mode == open_mode::existing && !document_exists(s))
+    throw command_error(pg.shown + ": no such document (create one with import or sync)");
+  return f(s);
+#else
+  throw command_error(pg.shown + ": this treecrdt tool was built without PostgreSQL support");
+#endif
 }
 
 /// The first op (as a position in `ops`) whose (replica, counter) is stored with other content,
 /// or nullopt. Lets import refuse a conflicting file before storing any of it, instead of failing
 /// halfway through its batches.
+[[nodiscard]] inline std::uint64_t storage_bytes(sqlite_storage& s) { return s.storage_bytes(); }
+
 [[nodiscard]] inline std::optional<std::size_t> first_stored_conflict(
     sqlite_storage& storage, std::span<const treecrdt::json::numbered_op<key>> ops) {
   if (storage.op_count() == 0) return std::nullopt;

@@ -43,6 +43,25 @@ out_is() { cmp -s "$work/out" "$1" || fail "stdout differs from $1"; }
 
 db="$work/doc.db"
 
+# need_pg: scenarios on PostgreSQL documents need the test server (TREECRDT_PG_URL). Without it
+# the scenario is skipped (exit 77), unless TREECRDT_REQUIRE_PG=1 (CI), where that is a failure.
+need_pg() {
+  if [ -z "${TREECRDT_PG_URL:-}" ]; then
+    [ "${TREECRDT_REQUIRE_PG:-}" = 1 ] && fail "TREECRDT_REQUIRE_PG=1 but TREECRDT_PG_URL is not set"
+    echo "SKIPPED: TREECRDT_PG_URL is not set" >&2
+    exit 77
+  fi
+}
+# pg_doc NAME: a PostgreSQL document of the test server that no other run uses.
+pg_doc() { echo "$TREECRDT_PG_URL#doc=cli-$scenario-$1-$$-$(date +%s%N)"; }
+
+# same_export A B: the two documents give byte-identical canonical exports.
+same_export() {
+  "$tool" export "$1" >"$work/export_a" 2>"$work/err" || fail "export of $1 failed"
+  "$tool" export "$2" >"$work/export_b" 2>"$work/err" || fail "export of $2 failed"
+  cmp -s "$work/export_a" "$work/export_b" || fail "$1 and $2 differ"
+}
+
 case "$scenario" in
   replay_sample)
     run 0 "$tool" replay "$data/sample.jsonl"
@@ -120,7 +139,7 @@ case "$scenario" in
     out_has "  seq 15 at "  # the newest due position the catch-up passed (15 ops, every 3)
     run 0 "$tool" import "$work/default.db" "$data/sample.jsonl"
     run 0 "$tool" stats "$work/default.db"
-    out_has "cadence: 64 (default)"
+    out_has "cadence: 1024 (default)"
     out_has "checkpoints: 0"
     ;;
 
@@ -189,15 +208,153 @@ case "$scenario" in
     out_has "node 00000000000000000000000000000001: payload hex:627965 in the materialized state, hex:6869207468657265 in the fold"
     ;;
 
+  sync_sqlite_sqlite)
+    # Two files with different ops: sync sends each what it lacks, both ways, once.
+    run 0 "$tool" import "$db" "$data/sample.jsonl"
+    run 0 "$tool" import "$work/other.db" "$data/late.jsonl"
+    run 0 "$tool" sync "$db" "$work/other.db" --batch 3
+    out_has "11 ops sent to $work/other.db, 4 ops sent to $db; both hold 15 ops"
+    err_empty
+    same_export "$db" "$work/other.db"
+    cat "$data/late.jsonl" "$data/sample.jsonl" | "$replay_tool" - >"$work/expected.json" || fail "reference replay failed"
+    run 0 "$tool" export "$db"
+    out_is "$work/expected.json"
+    run 0 "$tool" verify "$work/other.db"
+    run 0 "$tool" sync "$work/other.db" "$db"
+    out_has "0 ops sent to $db, 0 ops sent to $work/other.db; both hold 15 ops"
+    # A file that does not exist yet becomes a copy.
+    run 0 "$tool" sync "$db" "$work/copy.db"
+    out_has "15 ops sent to $work/copy.db, 0 ops sent to $db"
+    same_export "$db" "$work/copy.db"
+    ;;
+
+  sync_interrupted)
+    # --max-batches stops after N transactions, as an interrupted run would have: every committed
+    # batch stays, and the next sync sends only the rest.
+    run 0 "$tool" import "$db" "$data/sample.jsonl"
+    run 0 "$tool" import "$work/other.db" "$data/late.jsonl"
+    run 0 "$tool" sync "$db" "$work/other.db" --batch 2 --max-batches 3
+    out_has "6 ops sent to $work/other.db, 0 ops sent to $db; 9 ops left for the next sync"
+    run 0 "$tool" stats "$work/other.db"
+    out_has "ops: 10"
+    run 0 "$tool" verify "$work/other.db"
+    run 0 "$tool" sync "$db" "$work/other.db" --batch 2 --max-batches 3
+    out_has "5 ops sent to $work/other.db, 0 ops sent to $db; 4 ops left for the next sync"
+    run 0 "$tool" sync "$db" "$work/other.db" --batch 2
+    out_has "0 ops sent to $work/other.db, 4 ops sent to $db; both hold 15 ops"
+    same_export "$db" "$work/other.db"
+    ;;
+
+  sync_killed)
+    # A sync killed at an arbitrary moment (SIGKILL): a rerun finishes the job, and both documents
+    # verify. The logs are big enough that the kill lands in the middle of the sync.
+    i=1
+    : >"$work/big_a.jsonl"
+    : >"$work/big_b.jsonl"
+    while [ $i -le 600 ]; do
+      n=$(printf '%032x' $i)
+      echo "{\"lamport\":$i,\"replica\":\"aa\",\"counter\":$i,\"kind\":\"insert\",\"parent\":\"00000000000000000000000000000000\",\"node\":\"$n\",\"order_key\":\"80\"}" >>"$work/big_a.jsonl"
+      echo "{\"lamport\":$i,\"replica\":\"bb\",\"counter\":$i,\"kind\":\"payload\",\"node\":\"$n\",\"payload\":\"6869\"}" >>"$work/big_b.jsonl"
+      i=$((i + 1))
+    done
+    run 0 "$tool" import "$db" "$work/big_a.jsonl"
+    run 0 "$tool" import "$work/other.db" "$work/big_b.jsonl"
+    timeout -s KILL 0.3 "$tool" sync "$db" "$work/other.db" --batch 5 >"$work/out" 2>"$work/err"
+    run 0 "$tool" sync "$db" "$work/other.db" --batch 5
+    out_has "both hold 1200 ops"
+    run 0 "$tool" verify "$db"
+    run 0 "$tool" verify "$work/other.db"
+    same_export "$db" "$work/other.db"
+    ;;
+
+  sync_progress_on_terminal)
+    command -v script >/dev/null 2>&1 || exit 77
+    run 0 "$tool" import "$db" "$data/sample.jsonl"
+    script -qec "'$tool' sync '$db' '$work/other.db' --batch 4" /dev/null >"$work/out" 2>"$work/err" ||
+      fail "sync under script(1) failed"
+    out_has "syncing ["
+    out_has "] 8/11 ops"
+    out_has "] 11/11 ops"
+    out_has "11 ops sent to $work/other.db"
+    ;;
+
+  postgres_commands)
+    # Every command that takes a document takes a PostgreSQL one.
+    need_pg
+    pg=$(pg_doc main)
+    run 1 "$tool" export "$pg"
+    err_has "no such document (create one with import or sync)"
+    run 0 "$tool" import "$pg" "$data/sample.jsonl" --batch 2 --cadence 1
+    out_has "11 new, 0 already stored; 11 ops in total"
+    run 0 "$tool" export "$pg"
+    out_is "$data/sample.export.json"
+    run 0 "$tool" show "$pg"
+    out_is "$data/sample.show.txt"
+    run 0 "$tool" stats "$pg"
+    out_has "document: $pg"
+    out_has "ops: 11"
+    out_has "head: seq 11 at (lamport 10, replica e5, counter 2)"
+    out_has "cadence: 1"
+    out_has "storage: "
+    run 0 "$tool" verify "$pg"
+    out_has "equals a fresh fold of its 11 ops (8 nodes)"
+    run 0 "$tool" import "$pg" "$data/sample.jsonl"
+    out_has "0 new, 11 already stored"
+    run 1 "$tool" import "$pg" "$data/conflict_with_sample.jsonl"
+    err_has "conflicts with an op stored in $pg"
+    run 0 "$tool" stats "$pg"
+    out_has "ops: 11"
+    # Bad forms are usage errors; a password never shows in messages.
+    run 2 "$tool" export "${TREECRDT_PG_URL}"
+    err_has "has no #doc="
+    run 2 "$tool" export "${TREECRDT_PG_URL}#doc="
+    err_has "document id after #doc= is empty"
+    run 2 "$tool" export "postgresql://someone:s3cret@127.0.0.1:1/db#doc=%zz"
+    err_has "bad percent escape"
+    grep -q s3cret "$work/err" && fail "the password was printed"
+    run 1 "$tool" export "postgresql://someone:s3cret@127.0.0.1:1/db#doc=x"
+    grep -q s3cret "$work/err" && fail "the password was printed"
+    ;;
+
+  sync_sqlite_postgres)
+    need_pg
+    pg=$(pg_doc b)
+    run 0 "$tool" import "$db" "$data/sample.jsonl"
+    run 0 "$tool" import "$pg" "$data/late.jsonl" --cadence 2
+    run 0 "$tool" sync "$db" "$pg" --batch 3
+    out_has "11 ops sent to $pg, 4 ops sent to $db; both hold 15 ops"
+    same_export "$db" "$pg"
+    run 0 "$tool" verify "$pg"
+    run 0 "$tool" sync "$pg" "$db"
+    out_has "0 ops sent to $db, 0 ops sent to $pg"
+    ;;
+
+  sync_postgres_postgres)
+    need_pg
+    pa=$(pg_doc a)
+    pb=$(pg_doc b)
+    run 0 "$tool" import "$pa" "$data/late.jsonl"
+    run 0 "$tool" sync "$pa" "$pb"  # a document never written is created by the sync
+    out_has "4 ops sent to $pb, 0 ops sent to $pa"
+    run 0 "$tool" import "$pb" "$data/sample.jsonl"
+    run 0 "$tool" sync "$pa" "$pb" --batch 2 --max-batches 2
+    out_has "4 ops sent to $pa; 7 ops left for the next sync"
+    run 0 "$tool" sync "$pa" "$pb"
+    out_has "both hold 15 ops"
+    same_export "$pa" "$pb"
+    run 0 "$tool" verify "$pa"
+    ;;
+
   help)
     run 0 "$tool" --help
     out_has "usage: treecrdt COMMAND [ARGS...]"
-    for c in replay import export show stats verify; do
+    for c in replay import export show stats verify sync; do
       out_has "  $c "
     done
+    out_has "postgresql://user@host:5432/dbname#doc=outline"
     run 0 "$tool" help import
-    out_has "usage: treecrdt import DB FILE|- [--batch N] [--cadence N]"
-    for c in replay import export show stats verify; do
+    out_has "usage: treecrdt import DOC FILE|- [--batch N] [--cadence N]"
+    for c in replay import export show stats verify sync; do
       run 0 "$tool" "$c" --help
       out_has "usage: treecrdt $c"
       err_empty
