@@ -136,6 +136,7 @@ class memory_storage {
   /// O(R + g + k log n) for R replicas, g gaps of `known` and k ops sent, not a scan of the log.
   template <class Visitor>
   void scan_unknown_to(const version_vector<replica_type>& known, Visitor&& visit) {
+    if (known.empty()) return scan_after(std::nullopt, std::forward<Visitor>(visit));  // the whole log, in order
     std::vector<const Key*> unknown;
     for (const auto& [replica, by_counter] : db_->ids) {
       const auto entry = known.entries().find(replica);
