@@ -1,8 +1,9 @@
 #pragma once
 // Incremental checkpoints (SPEC §8): a chain is one full checkpoint followed by deltas, each over
 // the link before it. Writing a delta costs what changed since the previous link; the chain is
-// rebased (a new full checkpoint) once its deltas add up to the full one's size, or it reaches
-// `max_chain_links`, so restoring a chain costs at most about twice one full snapshot.
+// rebased (a new full checkpoint) once its deltas add up to `rebase_ratio` times the full one's
+// size, or it reaches `max_chain_links`: restoring a chain costs at most about (1 + rebase_ratio)
+// full snapshots, and full snapshots cost at most 1 / rebase_ratio of the deltas' bytes.
 //
 //   checkpoint_chain  the links of the chain new deltas are written onto, with the store's change
 //                     mark at each (a link restored from storage has no mark but the newest)
@@ -26,6 +27,7 @@
 namespace treecrdt {
 
 inline constexpr std::size_t max_chain_links = 64;
+inline constexpr std::uint64_t rebase_ratio = 2;
 
 template <OpKey Key>
 struct checkpoint_chain {
@@ -67,9 +69,10 @@ void write_checkpoint(Ctx& ctx, const typename Ctx::key_type& key, std::uint64_t
   std::optional<key_type> base;
   if constexpr (DeltaSnapshotStore<store_type>) {
     if (!chain.links.empty() && chain.links.size() < max_chain_links && chain.links.back().mark &&
-        chain.delta_bytes() < chain.full_bytes() && ctx.store.can_snapshot_since(*chain.links.back().mark)) {
+        chain.delta_bytes() < rebase_ratio * chain.full_bytes() &&
+        ctx.store.can_snapshot_since(*chain.links.back().mark)) {
       blob = encode_delta_checkpoint(ctx.store, *chain.links.back().mark, key, seq, chain.links.back().info);
-      if (chain.delta_bytes() + blob.size() <= chain.full_bytes()) {
+      if (chain.delta_bytes() + blob.size() <= rebase_ratio * chain.full_bytes()) {
         base = chain.links.back().info.key;
       } else {
         blob.clear();  // the deltas would outweigh the base: rebase

@@ -98,7 +98,7 @@ inline constexpr std::uint64_t checkpoint_seq = 42;
   auto ops = history;
   std::sort(ops.begin(), ops.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
   checkpoint_store s;
-  for (const auto& o : ops) treecrdt::apply_op(s, o);
+  treecrdt::fold_from_start(s, ops);
   return s;
 }
 

@@ -97,16 +97,21 @@ TEST_CASE("sqlite document detects a corrupted checkpoint during a late-op catch
   using K = default_op_key;
   temp_dir dir;
   const auto path = dir.file("doc.db");
-  const auto history = seeded_history<K>(3, 240, 3, 30);
+  // In key order, 10 ops per append: one checkpoint (full or delta) per append at its last multiple of 8.
+  auto history = seeded_history<K>(3, 240, 3, 30);
+  std::sort(history.begin(), history.end(), [](const op<K>& a, const op<K>& b) { return a.key < b.key; });
   std::vector<std::vector<op<K>>> batches;
   for (std::size_t i = 0; i < history.size(); i += 10)
     batches.emplace_back(history.begin() + static_cast<std::ptrdiff_t>(i),
                          history.begin() + static_cast<std::ptrdiff_t>(std::min(i + 10, history.size())));
+  // Forced to the checkpoint path: the rewind journal would otherwise absorb the late op in place.
   document<K, sqlite_storage<K>, memory_store<K>, every_n_ops, keep_all_checkpoints> doc(
-      sqlite_storage<K>::open(path), local_replica<K>(), every_n_ops{8});
+      sqlite_storage<K>::open(path), local_replica<K>(), every_n_ops{8}, {},
+      catch_up_options{16384, catch_up_path::checkpoint});
   apply_all<K>(doc, batches);
   const auto cps = doc.storage().list_checkpoints();
   REQUIRE(cps.size() > 10);
+  CHECK(std::count_if(cps.begin(), cps.end(), [](const auto& c) { return !c.is_full(); }) > 0);
 
   // A late op right after checkpoint #6's head: catch-up must start from #6 — which we corrupt.
   const auto& target = cps[6];
@@ -131,8 +136,12 @@ TEST_CASE("sqlite document detects corrupted checkpoints on reopen and still res
   using K = default_op_key;
   temp_dir dir;
   const auto path = dir.file("doc.db");
-  const auto batches = seeded_batches(seeded_history<K>(5, 300, 3, 30), 6, 6, 7);
+  // In key order (each append writes at most one checkpoint, and a late op's catch-up at most one).
+  auto history = seeded_history<K>(5, 300, 3, 30);
+  std::sort(history.begin(), history.end(), [](const op<K>& a, const op<K>& b) { return a.key < b.key; });
+  const auto batches = seeded_batches(history, 6, 0, 7);
   using doc_type = document<K, sqlite_storage<K>, memory_store<K>, every_n_ops, keep_all_checkpoints>;
+  const catch_up_options restore_on_open{16384, catch_up_path::checkpoint};  // never "replay is cheaper"
   std::vector<checkpoint_info<K>> cps;
   {
     doc_type doc(sqlite_storage<K>::open(path), local_replica<K>(), every_n_ops{16});
@@ -147,7 +156,7 @@ TEST_CASE("sqlite document detects corrupted checkpoints on reopen and still res
       auto s = sqlite_storage<K>::open(path);
       flip_checkpoint_byte(s.raw_handle(), cps.back().id);
     }
-    doc_type doc(sqlite_storage<K>::open(path), local_replica<K>(), every_n_ops{16});
+    doc_type doc(sqlite_storage<K>::open(path), local_replica<K>(), every_n_ops{16}, {}, restore_on_open);
     CHECK(doc.stats().corrupt_checkpoints_skipped == 1);
     REQUIRE(doc.stats().restored_checkpoint);
     CHECK(*doc.stats().restored_checkpoint == cps[cps.size() - 2]);
@@ -158,7 +167,7 @@ TEST_CASE("sqlite document detects corrupted checkpoints on reopen and still res
       auto s = sqlite_storage<K>::open(path);
       exec_sql(s.raw_handle(), "UPDATE treecrdt_checkpoints SET blob = substr(blob, 1, length(blob) - 3)");
     }
-    doc_type doc(sqlite_storage<K>::open(path), local_replica<K>(), every_n_ops{16});
+    doc_type doc(sqlite_storage<K>::open(path), local_replica<K>(), every_n_ops{16}, {}, restore_on_open);
     CHECK(doc.stats().corrupt_checkpoints_skipped == cps.size());
     CHECK(doc.stats().full_replays == 1);
     CHECK_FALSE(doc.stats().restored_checkpoint);

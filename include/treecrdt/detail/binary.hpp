@@ -20,15 +20,21 @@ class binary_writer {
   explicit binary_writer(std::string& out) noexcept : out_(out) {}
 
   void u8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
+  // Each value is built in a small buffer and appended once: snapshots write millions of them.
   void varint(std::uint64_t v) {
+    char buf[10];
+    std::size_t n = 0;
     while (v >= 0x80) {
-      out_.push_back(static_cast<char>((v & 0x7f) | 0x80));
+      buf[n++] = static_cast<char>((v & 0x7f) | 0x80);
       v >>= 7;
     }
-    out_.push_back(static_cast<char>(v));
+    buf[n++] = static_cast<char>(v);
+    out_.append(buf, n);
   }
   void fixed64(std::uint64_t v) {
-    for (int i = 0; i < 8; ++i) out_.push_back(static_cast<char>(v >> (56 - 8 * i)));
+    char buf[8];
+    for (int i = 0; i < 8; ++i) buf[i] = static_cast<char>(v >> (56 - 8 * i));
+    out_.append(buf, 8);
   }
   void byte_string(std::string_view b) {
     varint(b.size());

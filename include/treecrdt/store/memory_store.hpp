@@ -397,6 +397,7 @@ class memory_store {
 
   /// A self-contained encoding of the whole store. Complexity: O(tree + replicas).
   void snapshot(std::string& out) const {
+    out.reserve(out.size() + 64 + nodes_.size() * 48);
     detail::binary_writer w(out);
     write_header(w);
     w.varint(nodes_.size());
@@ -419,6 +420,7 @@ class memory_store {
     // A slot freed by a rewind and reused in the same epoch is listed twice.
     std::sort(changed.begin(), changed.end());
     changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
+    out.reserve(out.size() + changed.size() * 48);
     w.varint(changed.size());
     for (std::uint32_t slot : changed) write_node(w, nodes_[slot]);
   }
@@ -754,7 +756,11 @@ class memory_store {
     if (n.exact_dots) encode_version_vector(w, *n.exact_dots);
     if (n.deleted_at) encode_version_vector(w, *n.deleted_at);
     if (n.payload) w.byte_string(*n.payload);
-    if (n.payload_writer) encode_key(w, *n.payload_writer);
+    if (n.payload_writer) {  // the writer's replica by its index in the table (it was interned when folded)
+      w.varint(n.payload_writer->lamport);
+      w.varint(replica_ids_.at(n.payload_writer->replica));
+      w.varint(n.payload_writer->counter);
+    }
   }
 
   void read_node(detail::binary_reader& r, node_rec& n, std::vector<std::pair<node_rec*, node_id>>& links) {
@@ -786,7 +792,16 @@ class memory_store {
     deleted_nodes_ += (n.deleted_at ? 1 : 0) - (was_deleted ? 1 : 0);
     verdicts_[n.slot] = n.deleted_at ? tomb_verdict::unknown : tomb_verdict::not_deleted;
     n.payload = flags & has_payload ? std::optional<bytes>(bytes(r.byte_string())) : std::nullopt;
-    n.payload_writer = flags & has_writer ? std::optional<Key>(decode_key<Key>(r)) : std::nullopt;
+    n.payload_writer.reset();
+    if (flags & has_writer) {
+      Key writer;
+      writer.lamport = r.varint();
+      const std::uint64_t replica = r.varint();
+      if (replica >= replicas_.size()) throw detail::decode_failure("payload writer names an unknown replica");
+      writer.replica = replicas_[static_cast<std::size_t>(replica)];
+      writer.counter = r.varint();
+      n.payload_writer = std::move(writer);
+    }
     if (n.payload && !n.payload_writer) throw detail::decode_failure("payload without a writer");
   }
 
