@@ -26,7 +26,7 @@
 
 namespace treecrdt {
 
-inline constexpr std::size_t max_chain_links = 64;
+inline constexpr std::size_t max_chain_links = 1024;
 inline constexpr std::uint64_t rebase_ratio = 2;
 
 template <OpKey Key>
