@@ -153,10 +153,10 @@ void restore_and_replay(Ctx& ctx, std::optional<typename Ctx::key_type> bound, s
     const replay_result r = replay_after(ctx, start, seq, total, last);
     if (r.seq != total) {
       if (!cp)
-        throw storage_error("treecrdt", "inconsistent_log",
-                            "storage reports " + std::to_string(total) + " ops but a full scan returned " +
-                                std::to_string(r.seq),
-                            false);
+        throw storage_error(
+            "treecrdt", "inconsistent_log",
+            "storage reports " + std::to_string(total) + " ops but a full scan returned " + std::to_string(r.seq),
+            false);
       ++ctx.stats.stale_checkpoints_detected;
       ctx.stats.checkpoints_invalidated += ctx.storage.drop_checkpoints_from(cp->key);
       ctx.chain.reset();

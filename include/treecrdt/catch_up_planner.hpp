@@ -19,7 +19,7 @@ inline constexpr std::uint64_t restore_bytes_per_op = 128;
 template <OpKey Key>
 struct catch_up_plan {
   catch_up_path path = catch_up_path::full_replay;
-  std::uint64_t cost = 0;                         // estimated op folds
+  std::uint64_t cost = 0;                          // estimated op folds
   std::optional<checkpoint_info<Key>> checkpoint;  // path == checkpoint: the newest link to restore
 };
 

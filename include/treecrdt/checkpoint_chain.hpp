@@ -98,7 +98,7 @@ void write_checkpoint(Ctx& ctx, const typename Ctx::key_type& key, std::uint64_t
 /// `all` (list_checkpoints()). Throws corrupt_link if a base is missing or the chain loops.
 template <OpKey Key>
 [[nodiscard]] std::vector<checkpoint_info<Key>> chain_to(const std::vector<checkpoint_info<Key>>& all,
-                                                        const checkpoint_info<Key>& newest) {
+                                                         const checkpoint_info<Key>& newest) {
   std::map<Key, const checkpoint_info<Key>*> by_key;
   for (const auto& cp : all) by_key.emplace(cp.key, &cp);
   std::vector<checkpoint_info<Key>> chain{newest};

@@ -59,7 +59,8 @@ std::string_view open_checkpoint(std::string_view blob, checkpoint_kind kind, co
   try {
     binary_reader r(body.substr(checkpoint_magic.size()));
     if (r.u8() != checkpoint_format) fail("unknown checkpoint format");
-    if (r.u8() != static_cast<std::uint8_t>(kind)) fail("not a " + std::string(kind == checkpoint_kind::full ? "full" : "delta") + " checkpoint");
+    if (r.u8() != static_cast<std::uint8_t>(kind))
+      fail("not a " + std::string(kind == checkpoint_kind::full ? "full" : "delta") + " checkpoint");
     if (r.varint() != seq || decode_key<Key>(r) != head_key) fail("header does not match the head it is filed under");
     if (base && (r.varint() != base->seq || decode_key<Key>(r) != base->key))
       fail("header does not match the base it is linked to");
@@ -103,8 +104,8 @@ template <MaterializedStore Store>
 void restore_checkpoint(Store& store, std::string_view blob, const typename Store::key_type& head_key,
                         std::uint64_t seq) {
   try {
-    const auto snapshot = detail::open_checkpoint<typename Store::key_type>(blob, detail::checkpoint_kind::full,
-                                                                            head_key, seq, nullptr);
+    const auto snapshot =
+        detail::open_checkpoint<typename Store::key_type>(blob, detail::checkpoint_kind::full, head_key, seq, nullptr);
     store.restore(snapshot);
   } catch (const detail::decode_failure& e) {
     store.clear();

@@ -209,7 +209,7 @@ class document {
       tx.reset();  // roll back first: reload() below opens a transaction of its own
       head_ = head_before;
       frontier_ = frontier_before;
-      chain_.reset();  // links written or dropped in the rolled-back transaction: start a new chain
+      chain_.reset();                 // links written or dropped in the rolled-back transaction: start a new chain
       if (!ctx.store_changed) throw;  // e.g. a conflict found by append: memory is still exact
       needs_reload_ = true;
       try {

@@ -25,7 +25,7 @@ struct materialization_stats {
   std::uint64_t ops_replayed_last_catch_up = 0;  // ops folded after the start point (redone, late, suffix)
   std::uint64_t ops_undone_total = 0;
   std::uint64_t ops_replayed_total = 0;
-  std::optional<checkpoint_info<Key>> restored_checkpoint;  // used by the last catch-up; none = not restored
+  std::optional<checkpoint_info<Key>> restored_checkpoint;    // used by the last catch-up; none = not restored
   std::uint64_t checkpoint_links_restored_last_catch_up = 0;  // full + deltas applied
   // Checkpoints.
   std::uint64_t checkpoints_written = 0;  // full and delta

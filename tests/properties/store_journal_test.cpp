@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "test_helpers.hpp"
-#include "treecrdt/reads.hpp"
 #include "treecrdt/checkpoint_codec.hpp"
 #include "treecrdt/fold.hpp"
+#include "treecrdt/reads.hpp"
 #include "treecrdt/store/memory_store.hpp"
 
 using namespace treecrdt;
@@ -69,16 +69,16 @@ TEMPLATE_TEST_CASE("store property: rewind gives the fold of the ops before the 
     const auto head = s.rewind_before(ops[cut].key);
     RC_ASSERT(head.seq == cut);
     RC_ASSERT(head.key == (cut == 0 ? std::nullopt : std::optional<K>(ops[cut - 1].key)));
-    rc_assert_same_export(reference_fold(prefix(ops, cut)), export_canonical(s), "after rewinding to op " +
-                                                                                   std::to_string(cut));
+    rc_assert_same_export(reference_fold(prefix(ops, cut)), export_canonical(s),
+                          "after rewinding to op " + std::to_string(cut));
     for (std::size_t i = cut; i < ops.size(); ++i) apply_op(s, ops[i]);
     RC_ASSERT(snapshot_of(s) == before);
     RC_ASSERT(export_canonical(s) == exported);
   });
 }
 
-TEMPLATE_TEST_CASE("store property: a bounded journal rewinds exactly as far as it reaches", "[store][property][rewind]",
-                   default_op_key, compact_op_key) {
+TEMPLATE_TEST_CASE("store property: a bounded journal rewinds exactly as far as it reaches",
+                   "[store][property][rewind]", default_op_key, compact_op_key) {
   using K = TestType;
   rc::prop("rewind_cost is nullopt beyond the journal, exact within it", [] {
     const auto ops = sorted_ops(*gen_history<K>());

@@ -104,12 +104,12 @@ class memory_store {
   struct undo_step {
     step_kind kind;
     std::uint32_t slot;
-    std::uint32_t aux;   // attached: old parent slot; summary/exact_dot: replica index
-    std::uint64_t value; // summary: old greatest dot (0: no entry); exact_dot: the counter
+    std::uint32_t aux;    // attached: old parent slot; summary/exact_dot: replica index
+    std::uint64_t value;  // summary: old greatest dot (0: no entry); exact_dot: the counter
   };
-  struct undo_heavy {  // the parts of a step that own memory, in a parallel queue
-    std::optional<bytes> text;  // attached: old order key; payload: old value
-    std::optional<Key> writer;  // payload: old writer
+  struct undo_heavy {                         // the parts of a step that own memory, in a parallel queue
+    std::optional<bytes> text;                // attached: old order key; payload: old value
+    std::optional<Key> writer;                // payload: old writer
     std::unique_ptr<version_vector_type> vv;  // deleted: old deleted_at
   };
   struct journaled_op {
@@ -216,8 +216,8 @@ class memory_store {
   void merge_deleted(handle h, const replica_type& r, std::uint64_t counter, const version_vector_type* known) {
     if (recording()) {
       record({step_kind::deleted, h->slot, 0, 0});
-      heavy_.push_back(
-          {std::nullopt, std::nullopt, h->deleted_at ? std::make_unique<version_vector_type>(*h->deleted_at) : nullptr});
+      heavy_.push_back({std::nullopt, std::nullopt,
+                        h->deleted_at ? std::make_unique<version_vector_type>(*h->deleted_at) : nullptr});
     }
     if (!h->deleted_at) {
       h->deleted_at = std::make_unique<version_vector_type>();
@@ -351,8 +351,8 @@ class memory_store {
   [[nodiscard]] std::optional<std::uint64_t> rewind_cost(const Key& frontier) const {
     if (!head_.key || *head_.key < frontier) return 0;
     if (journal_.empty()) return std::nullopt;
-    const auto first = std::partition_point(journal_.begin(), journal_.end(),
-                                            [&](const journaled_op& o) { return o.key < frontier; });
+    const auto first =
+        std::partition_point(journal_.begin(), journal_.end(), [&](const journaled_op& o) { return o.key < frontier; });
     if (first == journal_.begin()) {  // every journaled op is undone: the one before must be older
       const head_type& before = journal_.front().before;
       if (before.seq != 0 && !(before.key && *before.key < frontier)) return std::nullopt;
@@ -740,9 +740,9 @@ class memory_store {
 
   void write_node(detail::binary_writer& w, const node_rec& n) const {
     detail::encode_node(w, n.id);
-    const std::uint8_t flags = static_cast<std::uint8_t>((n.parent ? has_parent : 0) | (n.payload ? has_payload : 0) |
-                                                         (n.payload_writer ? has_writer : 0) |
-                                                         (n.deleted_at ? has_deleted : 0) | (n.exact_dots ? has_exact : 0));
+    const std::uint8_t flags = static_cast<std::uint8_t>(
+        (n.parent ? has_parent : 0) | (n.payload ? has_payload : 0) | (n.payload_writer ? has_writer : 0) |
+        (n.deleted_at ? has_deleted : 0) | (n.exact_dots ? has_exact : 0));
     w.u8(flags);
     if (n.parent) {
       detail::encode_node(w, n.parent->id);
@@ -783,11 +783,11 @@ class memory_store {
         throw detail::decode_failure("malformed change summary");
       n.last_change.push_back({static_cast<std::uint32_t>(replica), max});
     }
-    n.exact_dots = flags & has_exact ? std::make_unique<version_vector_type>(decode_version_vector<replica_type>(r))
-                                     : nullptr;
+    n.exact_dots =
+        flags & has_exact ? std::make_unique<version_vector_type>(decode_version_vector<replica_type>(r)) : nullptr;
     const bool was_deleted = n.deleted_at != nullptr;
-    n.deleted_at = flags & has_deleted ? std::make_unique<version_vector_type>(decode_version_vector<replica_type>(r))
-                                       : nullptr;
+    n.deleted_at =
+        flags & has_deleted ? std::make_unique<version_vector_type>(decode_version_vector<replica_type>(r)) : nullptr;
     if (n.deleted_at && n.deleted_at->empty()) throw detail::decode_failure("empty deleted_at");
     deleted_nodes_ += (n.deleted_at ? 1 : 0) - (was_deleted ? 1 : 0);
     verdicts_[n.slot] = n.deleted_at ? tomb_verdict::unknown : tomb_verdict::not_deleted;
