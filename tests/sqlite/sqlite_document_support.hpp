@@ -59,7 +59,8 @@ template <treecrdt::OpKey Key>
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     for (int c = 0; c < sqlite3_column_count(stmt); ++c) {
       const unsigned char* text = sqlite3_column_text(stmt, c);
-      out += (c ? "|" : "") + std::string(text != nullptr ? reinterpret_cast<const char*>(text) : "NULL");
+      if (c) out += '|';
+      out += text != nullptr ? reinterpret_cast<const char*>(text) : "NULL";
     }
     out += '\n';
   }

@@ -147,8 +147,9 @@ class memory_storage {
       if (entry->second.frontier == ~std::uint64_t{0}) continue;  // every counter known
       // The complement of `known` for this replica: (frontier, first range), between ranges, after the last.
       std::uint64_t from = entry->second.frontier + 1;
+      const auto& counters = by_counter;                 // clang 14 cannot capture a structured binding
       const auto take_until = [&](std::uint64_t last) {  // counters in [from, last]
-        for (auto it = by_counter.lower_bound(from); it != by_counter.end() && it->first <= last; ++it)
+        for (auto it = counters.lower_bound(from); it != counters.end() && it->first <= last; ++it)
           unknown.push_back(&it->second);
       };
       bool open_end = true;  // false once `known` covers the largest counter there is
