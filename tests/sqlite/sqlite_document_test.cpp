@@ -169,7 +169,8 @@ TEST_CASE("sqlite document detects corrupted checkpoints on reopen and still res
     }
     doc_type doc(sqlite_storage<K>::open(path), local_replica<K>(), every_n_ops{16}, {}, restore_on_open);
     CHECK(doc.stats().corrupt_checkpoints_skipped == cps.size());
-    CHECK(doc.stats().full_replays == 1);
+    // One replay from the start, and one more if a delete in the history declared gaps (a rebuild).
+    CHECK(doc.stats().full_replays == 1 + doc.stats().rebuilds);
     CHECK_FALSE(doc.stats().restored_checkpoint);
     CHECK(doc.export_canonical() == expected);
   }
