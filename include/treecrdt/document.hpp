@@ -95,6 +95,7 @@ class document {
 
   /// Runs a pending catch-up (no-op when the tree is up to date).
   void catch_up() {
+    ensure_usable();  // a failed rebuild left the tree unusable: rebuilding also catches up
     if (!frontier_) return;
     transact([&](auto& ctx) {
       treecrdt::catch_up(ctx, frontier_, true);
@@ -105,14 +106,17 @@ class document {
   // ---- local edits (each returns the op it made, already stored and applied) -----------------
 
   op_type insert(node_id parent, position pos, std::optional<bytes> payload = std::nullopt) {
+    ensure_usable();  // before minting from the counter: a rebuild may advance it
     return insert_node(parent, mint_node_id(local_, counter_ + 1), pos, std::move(payload));
   }
   op_type insert_node(node_id parent, node_id node, position pos, std::optional<bytes> payload = std::nullopt) {
+    ensure_usable();  // every local edit rebuilds first, so its key follows every committed op
     Key key = next_key();
     bytes k = order_key_for(parent, node, pos, key);
     return commit_local(make_insert(std::move(key), parent, node, std::move(k), std::move(payload)));
   }
   op_type move(node_id node, node_id new_parent, position pos) {
+    ensure_usable();
     Key key = next_key();
     bytes k = new_parent == trash_node ? bytes{} : order_key_for(new_parent, node, pos, key);
     return commit_local(make_move(std::move(key), node, new_parent, std::move(k)));
@@ -128,9 +132,13 @@ class document {
     return commit_local(make_delete(next_key(), node, std::move(known)));
   }
   op_type set_payload(node_id node, bytes value) {
+    ensure_usable();
     return commit_local(make_payload(next_key(), node, std::optional<bytes>(std::move(value))));
   }
-  op_type clear_payload(node_id node) { return commit_local(make_payload(next_key(), node, std::nullopt)); }
+  op_type clear_payload(node_id node) {
+    ensure_usable();
+    return commit_local(make_payload(next_key(), node, std::nullopt));
+  }
 
   // ---- reads -----------------------------------------------------------------------------------
 

@@ -413,7 +413,7 @@ TEST_CASE("sqlite I/O faults: the disk fills up at every write of the scenario i
 // unreadable although the storage works again, and is_stale() says false. Tagged [!shouldfail]
 // until document::catch_up() calls ensure_usable() first; then remove the tag and the workaround
 // in scenario_run::step().
-TEST_CASE("sqlite I/O faults: catch_up() after a failed rebuild rebuilds the tree", "[sqlite][faults][!shouldfail]") {
+TEST_CASE("sqlite I/O faults: catch_up() after a failed rebuild rebuilds the tree", "[sqlite][faults]") {
   const scratch_dir dir;
   const auto path = dir.file("catch-up.db");
   auto& vfs = fault_vfs::get();

@@ -94,8 +94,7 @@ static_assert(Storage<lossy_storage>);
 
 }  // namespace
 
-TEST_CASE("sqlite lost commit reply: a local edit after a failed rebuild takes a fresh counter",
-          "[sqlite][faults][!shouldfail]") {
+TEST_CASE("sqlite lost commit reply: a local edit after a failed rebuild takes a fresh counter", "[sqlite][faults]") {
   lossy_storage::switches sw;
   document<K, lossy_storage> doc(lossy_storage(sqlite_storage<K>::open(":memory:"), sw), bytes("\x01", 1));
   const node_id a = doc.insert(root_node, position::last(), bytes("a")).node;
