@@ -6,17 +6,17 @@
 //                                  (A full snapshot is what a chain starts with and what a rebase
 //                                  writes; deltas in between cost what changed.)
 //   checkpoint/amortized/nodes:N   workload 6: three documents holding the same N-node tree apply the
-//                                  same steady edits one `apply` per op (the local-edit path), paired
-//                                  in each iteration: `document<>` with every default, a
-//                                  never_checkpoint document with the default undo journal, and a
-//                                  plain one (never_checkpoint, no journal). default − never_checkpoint
-//                                  per op is the amortized checkpoint cost; never_checkpoint − plain
-//                                  the journal's. 16 iterations of 1,024 ops per repetition, so the
-//                                  window spans several whole chains (a full checkpoint and its deltas).
+//                                  same steady edits one `apply` per op (the local-edit path), paired:
+//                                  `document<>` with every default, a never_checkpoint document with
+//                                  the default undo journal, and a plain one (never_checkpoint, no
+//                                  journal). default − never_checkpoint per op is the amortized
+//                                  checkpoint cost; never_checkpoint − plain the journal's. One
+//                                  iteration is a window of whole checkpoint chains (paired_apply):
+//                                  at least 131,072 ops, ending right after a full checkpoint.
 //   checkpoint/cadence:C           a 10k-node document applying ops one at a time with every_n_ops{C}
 //                                  and exponential retention of granularity C, paired with the same
 //                                  ops on a never_checkpoint document (same journal): the amortized
-//                                  checkpoint cost per applied op by cadence.
+//                                  checkpoint cost per applied op by cadence (the same windows).
 //   checkpoint/storage/<retention>/log:N   total bytes of the checkpoints kept after N ops (cadence
 //                                  64) with the default exponential retention and with keep-all.
 #include <algorithm>
@@ -112,39 +112,71 @@ struct paired_fixture {
   plain bare;
 };
 
-/// Applies `ops_per_iteration` fresh steady edits per iteration, one apply per op, to the three
-/// documents of a paired_fixture in rotating order, each timed on its own.
+/// Full checkpoints a document has written.
+template <class Target>
+[[nodiscard]] std::uint64_t full_checkpoints(const Target& t) {
+  const auto& st = t.doc().stats();
+  return st.checkpoints_written - st.delta_checkpoints_written;
+}
+
+/// The window one iteration measures: fresh steady edits applied one apply per op, `slice` ops at a
+/// time, to the three documents of a paired_fixture in rotating order, each timed on its own; at
+/// least `min_ops` ops, then on until a slice in which the document under test wrote a full
+/// checkpoint (at most `max_ops` in all). A window thus starts right after a full checkpoint (the
+/// fixture's build wrote one, and so did the slice that ended the previous window) and ends right
+/// after one: it holds whole checkpoint chains, rebases included, and the cost per op is the
+/// amortized cost whatever the rebase interval is.
+struct window_sizes {
+  std::size_t slice;
+  std::uint64_t min_ops;
+  std::uint64_t max_ops;
+};
+
 template <class Checkpointed>
 void paired_apply(benchmark::State& state, const std::string& fixture_key, std::size_t nodes,
-                  std::function<std::unique_ptr<Checkpointed>()> make, std::size_t ops_per_iteration) {
+                  std::function<std::unique_ptr<Checkpointed>()> make, window_sizes w) {
   using fixture = paired_fixture<key, Checkpointed>;
   auto& fx = cached_fixture<fixture>(fixture_key, [&] { return std::make_shared<fixture>(nodes, make); });
   double s_cp = 0, s_nocp = 0, s_plain = 0, c_cp = 0, c_nocp = 0, c_plain = 0;
   std::uint64_t ops = 0;
   std::uint64_t round = 0;
+  std::uint64_t windows_ending_on_full = 0;
   const auto before = fx.checkpointed->doc().stats();
   for (auto _ : state) {
-    const auto next = fx.gen.take(ops_per_iteration, steady_mix);
-    const std::span<const op<key>> all(next);
-    double t_cp = 0;
-    const auto timed = [&](double& total, double& cpu, auto& target) {
-      const stopwatch sw;
-      target.apply(all, 1);
-      const double t = sw.seconds();
-      cpu += sw.cpu_seconds();
-      total += t;
-      return t;
-    };
-    const std::function<void()> paths[] = {
-        [&] { t_cp = timed(s_cp, c_cp, *fx.checkpointed); },
-        [&] { timed(s_nocp, c_nocp, fx.nocp); },
-        [&] { timed(s_plain, c_plain, fx.bare); },
-    };
-    for (std::size_t i = 0; i < std::size(paths); ++i) paths[(round + i) % std::size(paths)]();
-    ++round;
-    state.SetIterationTime(t_cp);
-    ops += next.size();
+    double window_cp = 0;
+    std::uint64_t window_ops = 0;
+    for (;;) {
+      const auto next = fx.gen.take(w.slice, steady_mix);
+      const std::span<const op<key>> all(next);
+      const std::uint64_t fulls_before = full_checkpoints(*fx.checkpointed);
+      const auto timed = [&](double& total, double& cpu, auto& target) {
+        const stopwatch sw;
+        target.apply(all, 1);
+        const double t = sw.seconds();
+        cpu += sw.cpu_seconds();
+        total += t;
+        return t;
+      };
+      const std::function<void()> paths[] = {
+          [&] { window_cp += timed(s_cp, c_cp, *fx.checkpointed); },
+          [&] { timed(s_nocp, c_nocp, fx.nocp); },
+          [&] { timed(s_plain, c_plain, fx.bare); },
+      };
+      for (std::size_t i = 0; i < std::size(paths); ++i) paths[(round + i) % std::size(paths)]();
+      ++round;
+      window_ops += next.size();
+      const bool wrote_full = full_checkpoints(*fx.checkpointed) > fulls_before;
+      if (window_ops >= w.min_ops && wrote_full) {
+        ++windows_ending_on_full;
+        break;
+      }
+      if (window_ops >= w.max_ops) break;
+    }
+    state.SetIterationTime(window_cp);
+    ops += window_ops;
   }
+  state.counters["window_ops"] = figure(static_cast<double>(ops) / static_cast<double>(state.iterations()));
+  state.counters["windows_ending_on_full"] = figure(static_cast<double>(windows_ending_on_full));
   const auto& after = fx.checkpointed->doc().stats();
   const auto kept = fx.checkpointed->doc().storage().list_checkpoints();
   std::uint64_t kept_bytes = 0;
@@ -177,6 +209,11 @@ void paired_apply(benchmark::State& state, const std::string& fixture_key, std::
 }
 
 using default_doc = default_document_target<key, memory_storage<key>>;
+
+/// At least 131,072 ops (2,048 in quick mode), and whole chains: up to 4M ops (16k in quick mode).
+window_sizes window() {
+  return {pick<std::size_t>(4096, 1024), pick<std::uint64_t>(131072, 2048), pick<std::uint64_t>(4194304, 16384)};
+}
 using cadence_doc = document_target<key, memory_storage<key>, every_n_ops, exponential_retention>;
 
 /// The log of checkpoint/storage: 1,000 inserts, then steady edits (the tree stays at 1k nodes;
@@ -224,10 +261,11 @@ const registrar checkpoint_benchmarks([] {
         [n](benchmark::State& s) {
           paired_apply<default_doc>(
               s, "amortized/" + std::to_string(n), n,
-              [] { return std::make_unique<default_doc>(memory_storage<key>{}); }, 1024);
+              [] { return std::make_unique<default_doc>(memory_storage<key>{}); }, window());
         },
         benchmark::kMillisecond)
-        ->Iterations(pick(16, 2));
+        ->Iterations(1)
+        ->Repetitions(n >= 1000000 ? 1 : pick(3, 1));  // at 1M nodes one window is about a million ops
   const std::size_t cadence_nodes = pick<std::size_t>(10000, 1000);
   for (const std::uint64_t c : {16, 64, 256, 1024})
     add(
@@ -239,10 +277,10 @@ const registrar checkpoint_benchmarks([] {
                 return std::make_unique<cadence_doc>(memory_storage<key>{}, every_n_ops{c},
                                                      exponential_retention{2, c});
               },
-              1024);
+              window());
         },
         benchmark::kMillisecond)
-        ->Iterations(pick(4, 1));
+        ->Iterations(1);
   for (const std::size_t n : pick<std::vector<std::size_t>>({10000, 100000}, {10000})) {
     add(
         "checkpoint/storage/default_retention/log:" + size_name(n),

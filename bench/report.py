@@ -97,6 +97,11 @@ def fmt_s(x):
     return "n/a" if x is None else fmt_ns(x * 1e9)
 
 
+def fmt_rate(c):
+    """A small rate (per 1,000 ops): two significant digits, so that 0.001 is not shown as 0."""
+    return "n/a" if c is None else ("0" if c == 0 else "%.2g" % c)
+
+
 def fmt_count(c):
     if c is None:
         return "n/a"
@@ -128,6 +133,13 @@ class Results:
         """A field in ms, as ns (for wall_cpu)."""
         v = self.get(name, field)
         return None if v is None else v * 1e6
+
+    def time_ns(self, name):
+        """The benchmark's own (manual) time per iteration, in ns, whatever unit it reported in."""
+        row = self.rows.get(name)
+        if row is None or "real_time" not in row:
+            return None
+        return float(row["real_time"]) * {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[row.get("time_unit", "ns")]
 
     def us(self, name, field):
         v = self.get(name, field)
@@ -253,15 +265,17 @@ def paired_rows(r, pattern, label):
                      wall_cpu(r.get(name, "checkpoint_ns_per_op"), r.get(name, "checkpoint_ns_per_op_cpu")),
                      "%s (%s)" % (fmt_pct(r.get(name, "checkpoint_share")), fmt_pct(r.get(name, "checkpoint_share_cpu"))),
                      wall_cpu(r.get(name, "journal_ns_per_op"), r.get(name, "journal_ns_per_op_cpu")),
-                     "%s (%s full)" % (fmt_count(r.get(name, "checkpoints_per_1k_ops")),
-                                       fmt_count(r.get(name, "full_checkpoints_per_1k_ops"))),
-                     fmt_bytes(r.get(name, "checkpoint_bytes_per_op"))])
+                     "%s (%s full)" % (fmt_rate(r.get(name, "checkpoints_per_1k_ops")),
+                                       fmt_rate(r.get(name, "full_checkpoints_per_1k_ops"))),
+                     fmt_bytes(r.get(name, "checkpoint_bytes_per_op")),
+                     "%s ops%s" % ("{:,.0f}".format(r.get(name, "window_ops") or 0),
+                                   "" if r.get(name, "windows_ending_on_full") else ", no full checkpoint in it")])
     return rows
 
 
 PAIRED_HEADER = ["per op, wall (CPU)", "never_checkpoint (same journal)", "plain (no journal)",
                  "checkpoint cost per op", "÷ never_checkpoint, wall (CPU)", "journal cost per op",
-                 "checkpoints per 1k ops", "checkpoint bytes written per op"]
+                 "checkpoints per 1k ops", "checkpoint bytes written per op", "window"]
 
 
 def t_amortized(r):
@@ -406,6 +420,18 @@ def t_import(r):
                   "JSON Lines input"], rows)
 
 
+def t_sync(r):
+    rows = []
+    for m, name in r.matching(r"sync/version/(\w+)/log:(\w+)"):
+        one = "sync/ops_since_one/%s/log:%s" % (m.group(1), m.group(2))
+        rows.append([m.group(1), m.group(2), fmt_ns(r.time_ns(name)),
+                     fmt_ms(r.get(name, "ops_since_ms")), fmt_ratio(r.get(name, "ratio")), fmt_ms(r.get(name, "scan_ms")),
+                     fmt_ns(r.time_ns(one)), fmt_count(r.get(name, "gaps"))])
+    return table(["policy", "log ops", "`version()` (the kept vector)", "one full `ops_since({})`", "ratio",
+                  "vector by a scan of the log", "`ops_since` for a peer lacking one op", "ranges in the vector"],
+                 rows)
+
+
 TABLES = {
     "in_order_edit": lambda r: t_in_order(r, "edit_mix"),
     "in_order_moves": lambda r: t_in_order(r, "moves"),
@@ -423,6 +449,7 @@ TABLES = {
     "append_sqlite": lambda r: t_append(r, "sqlite", "raw `INSERT`"),
     "append_postgres": lambda r: t_append(r, "postgres", "raw `COPY`"),
     "memory": t_memory,
+    "sync": t_sync,
 }
 
 
@@ -464,6 +491,7 @@ def values(r, peers):
             put("%s_%s_undone" % (base, doc), fmt_count(r.get(name, doc + "_undone")))
             put("%s_%s_links" % (base, doc), fmt_count(r.get(name, doc + "_links")))
             put("%s_%s_path" % (base, doc), path_label(r, name, doc))
+            put("%s_%s_written" % (base, doc), fmt_count(r.get(name, doc + "_written")))
         put(base + "_speedup", fmt_ratio(r.get(name, "speedup")))
         put(base + "_speedup_cpu", fmt_ratio(r.get(name, "speedup_cpu")))
         put(base + "_cp_speedup", fmt_ratio(r.get(name, "checkpoint_speedup")))
@@ -480,7 +508,8 @@ def values(r, peers):
         put("amortized_%s_cost_cpu" % n, fmt_ns(r.get(name, "checkpoint_ns_per_op_cpu")))
         put("amortized_%s_plain_cpu" % n, fmt_ns(r.get(name, "ns_per_op_no_checkpoints_cpu")))
         put("amortized_%s_journal_cpu" % n, fmt_ns(r.get(name, "journal_ns_per_op_cpu")))
-        put("amortized_%s_full_per_1k" % n, fmt_count(r.get(name, "full_checkpoints_per_1k_ops")))
+        put("amortized_%s_full_per_1k" % n, fmt_rate(r.get(name, "full_checkpoints_per_1k_ops")))
+        put("amortized_%s_per_1k" % n, fmt_rate(r.get(name, "checkpoints_per_1k_ops")))
         put("amortized_%s_bytes_per_op" % n, fmt_bytes(r.get(name, "checkpoint_bytes_per_op")))
     for c in ("16", "64", "256", "1024"):
         for n in ("10k", "1k"):
@@ -646,7 +675,7 @@ def targets(r, peers):
     return t.text()
 
 
-def earlier_targets(r):
+def earlier_targets(r):  # and other helpers' targets measured here
     t = Targets()
     for n in ("1k", "100k", "1M"):
         name = "in_order/fold<default_key>/moves/nodes:%s" % n
@@ -660,6 +689,11 @@ def earlier_targets(r):
               "10k → 100k ops: %s → %s (%.3g×); keep-all %s → %s (%.3g×)" % (
                   fmt_bytes(d10), fmt_bytes(d100), growth, fmt_bytes(k10), fmt_bytes(k100), k100 / k10)
               if None not in (d10, d100, k10, k100) else "", " (quick mode)")
+    for m, name in r.matching(r"sync/version/(\w+)/log:(300k)"):
+        ratio = r.get(name, "ratio")
+        t.at_least("`version()` ≥ 100× faster than a full `ops_since` (%s, 300k-op log)" % m.group(1), ratio, 100,
+                   "%s (%s vs %s)" % (fmt_ratio(ratio), fmt_ns(r.time_ns(name)),
+                                      fmt_ms(r.get(name, "ops_since_ms"))))
     return t.text()
 
 
