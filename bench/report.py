@@ -861,7 +861,7 @@ def main():
             return t_peers(r, peers)
         if kind == "peers_status":
             if "skipped" in peers:
-                return "**loro comparison skipped: %s.**" % peers["skipped"]
+                return "**loro comparison skipped: %s**" % peers["skipped"]
             return "loro-crdt %s on node %s%s" % (peers.get("version", "?"), peers.get("node", "?"),
                                                    " (quick mode: small sizes, not judged)" if peers.get("quick")
                                                    else "")
