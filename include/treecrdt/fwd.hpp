@@ -23,8 +23,8 @@ class memory_storage;  // storage/memory.hpp
 template <OpKey Key>
 class memory_store;  // store/memory_store.hpp
 
-/// document.hpp. Defaults: the default key, everything in memory, a checkpoint every 64 ops,
-/// exponentially thinned checkpoint retention.
+/// document.hpp. Defaults: the default key, everything in memory, a checkpoint every 64 ops up
+/// to 1,024 ops of log and every 1,024 after (`log_size_cadence`), exponentially thinned retention.
 template <OpKey Key = default_op_key, Storage StoragePolicy = memory_storage<Key>,
           MaterializedStore Store = memory_store<Key>, CadencePolicy Cadence = default_cadence,
           RetentionPolicy Retention = default_retention>

@@ -19,7 +19,7 @@ std::size_t top_level_count(const treecrdt::document<Key, StoragePolicy, Store, 
 }
 
 using spelled_out = treecrdt::document<treecrdt::default_op_key, treecrdt::memory_storage<treecrdt::default_op_key>,
-                                       treecrdt::memory_store<treecrdt::default_op_key>, treecrdt::every_n_ops,
+                                       treecrdt::memory_store<treecrdt::default_op_key>, treecrdt::log_size_cadence,
                                        treecrdt::exponential_retention>;
 static_assert(std::is_same_v<treecrdt::document<>, spelled_out>);
 static_assert(
@@ -32,7 +32,7 @@ bool fwd_defaults_match_document() noexcept;
 bool fwd_defaults_match_document() noexcept try {
   treecrdt::document<> doc(treecrdt::memory_storage<treecrdt::default_op_key>{}, "fwd");
   (void)doc.insert(treecrdt::root_node, treecrdt::position::last());
-  return top_level_count(doc) == 1 && doc.cadence().interval == 64;
+  return top_level_count(doc) == 1 && doc.cadence().short_interval == 64 && doc.cadence().long_interval == 1024;
 } catch (...) {
   return false;
 }
