@@ -36,6 +36,7 @@ struct checkpoint_chain {
     std::optional<std::uint64_t> mark;  // the store's change mark at this link; none: no delta over it
   };
   std::vector<link> links;  // oldest (the full one) first
+  std::string buffer;       // the bytes of the checkpoint being written; reused, so warm writes don't allocate
 
   void reset() noexcept { links.clear(); }
   /// A late op at `key` invalidated every link at or after it.
@@ -65,22 +66,19 @@ void write_checkpoint(Ctx& ctx, const typename Ctx::key_type& key, std::uint64_t
   using key_type = typename Ctx::key_type;
   using store_type = std::remove_cvref_t<decltype(ctx.store)>;
   auto& chain = ctx.chain;
-  std::string blob;
+  std::string& blob = chain.buffer;
   std::optional<key_type> base;
   if constexpr (DeltaSnapshotStore<store_type>) {
     if (!chain.links.empty() && chain.links.size() < max_chain_links && chain.links.back().mark &&
         chain.delta_bytes() < rebase_ratio * chain.full_bytes() &&
         ctx.store.can_snapshot_since(*chain.links.back().mark)) {
-      blob = encode_delta_checkpoint(ctx.store, *chain.links.back().mark, key, seq, chain.links.back().info);
-      if (chain.delta_bytes() + blob.size() <= rebase_ratio * chain.full_bytes()) {
-        base = chain.links.back().info.key;
-      } else {
-        blob.clear();  // the deltas would outweigh the base: rebase
-      }
+      encode_delta_checkpoint(blob, ctx.store, *chain.links.back().mark, key, seq, chain.links.back().info);
+      // Otherwise the deltas would outweigh the base: rebase.
+      if (chain.delta_bytes() + blob.size() <= rebase_ratio * chain.full_bytes()) base = chain.links.back().info.key;
     }
   }
-  if (!base) blob = encode_checkpoint(ctx.store, key, seq);
-  const std::uint64_t id = ctx.storage.save_checkpoint(key, seq, blob, base);
+  if (!base) encode_checkpoint(blob, ctx.store, key, seq);
+  const std::uint64_t id = ctx.storage.save_checkpoint(key, seq, std::string_view(blob), base);
   std::optional<std::uint64_t> mark;
   if constexpr (DeltaSnapshotStore<store_type>) {
     mark = ctx.store.mark_checkpoint();
@@ -92,6 +90,7 @@ void write_checkpoint(Ctx& ctx, const typename Ctx::key_type& key, std::uint64_t
   if (base) ++ctx.stats.delta_checkpoints_written;
   ctx.stats.checkpoint_bytes_written += blob.size();
   ctx.wrote_checkpoint = true;
+  if (!base) std::string().swap(blob);  // keep a delta's worth of buffer, not a whole tree's
 }
 
 /// The links from the full checkpoint to `newest`, oldest first, resolved through their bases in

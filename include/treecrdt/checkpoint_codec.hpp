@@ -18,7 +18,10 @@
 namespace treecrdt {
 
 inline constexpr std::string_view checkpoint_magic = "TCCP";
-inline constexpr std::uint8_t checkpoint_format = 2;  // 2: O(tree) snapshots, full or delta
+// 2: O(tree) snapshots, full or delta. 3: version vectors inside nodes name replicas by their index
+// in the snapshot's replica table; a word-wise checksum. An older checkpoint reads as unknown
+// format, i.e. corrupt: catch-up drops it and falls back (replays from an older one or the start).
+inline constexpr std::uint8_t checkpoint_format = 3;
 
 namespace detail {
 enum class checkpoint_kind : std::uint8_t { full = 0, delta = 1 };
@@ -38,7 +41,7 @@ void write_checkpoint_header(binary_writer& w, checkpoint_kind kind, const Key& 
 
 inline void seal_checkpoint(std::string& out) {
   binary_writer w(out);
-  w.fixed64(fnv1a64(out));
+  w.fixed64(checkpoint_checksum(out));
 }
 
 /// Checks magic, checksum and header of `blob` against where it is filed; returns the snapshot
@@ -53,12 +56,14 @@ std::string_view open_checkpoint(std::string_view blob, checkpoint_kind kind, co
   };
   if (blob.size() < checkpoint_magic.size() + 2 + 8 || blob.substr(0, checkpoint_magic.size()) != checkpoint_magic)
     fail("not a treecrdt checkpoint");
+  if (const auto format = static_cast<std::uint8_t>(blob[checkpoint_magic.size()]); format != checkpoint_format)
+    fail("unknown checkpoint format " + std::to_string(format) + " (this build reads " +
+         std::to_string(checkpoint_format) + ")");
   const std::string_view body = blob.substr(0, blob.size() - 8);
   binary_reader tail(blob.substr(blob.size() - 8));
-  if (tail.fixed64() != fnv1a64(body)) fail("checksum mismatch");
+  if (tail.fixed64() != checkpoint_checksum(body)) fail("checksum mismatch");
   try {
-    binary_reader r(body.substr(checkpoint_magic.size()));
-    if (r.u8() != checkpoint_format) fail("unknown checkpoint format");
+    binary_reader r(body.substr(checkpoint_magic.size() + 1));
     if (r.u8() != static_cast<std::uint8_t>(kind))
       fail("not a " + std::string(kind == checkpoint_kind::full ? "full" : "delta") + " checkpoint");
     if (r.varint() != seq || decode_key<Key>(r) != head_key) fail("header does not match the head it is filed under");
@@ -72,29 +77,46 @@ std::string_view open_checkpoint(std::string_view blob, checkpoint_kind kind, co
 }
 }  // namespace detail
 
-/// A full checkpoint of `store` at head (head_key, seq). Complexity: O(store snapshot).
+/// A full checkpoint of `store` at head (head_key, seq), written over `out` (its capacity is
+/// reused: a writer that keeps one buffer allocates nothing once it is warm). Complexity: O(store
+/// snapshot).
 template <MaterializedStore Store>
-[[nodiscard]] std::string encode_checkpoint(const Store& store, const typename Store::key_type& head_key,
-                                            std::uint64_t seq) {
-  std::string out(checkpoint_magic);
+void encode_checkpoint(std::string& out, const Store& store, const typename Store::key_type& head_key,
+                       std::uint64_t seq) {
+  out.assign(checkpoint_magic);
   detail::binary_writer w(out);
   detail::write_checkpoint_header<typename Store::key_type>(w, detail::checkpoint_kind::full, head_key, seq, nullptr);
   store.snapshot(out);
   detail::seal_checkpoint(out);
+}
+
+template <MaterializedStore Store>
+[[nodiscard]] std::string encode_checkpoint(const Store& store, const typename Store::key_type& head_key,
+                                            std::uint64_t seq) {
+  std::string out;
+  encode_checkpoint(out, store, head_key, seq);
   return out;
 }
 
 /// A delta checkpoint at head (head_key, seq) over `base`, holding what changed since the store's
-/// `mark` (taken when `base` was written). Complexity: O(changed since the mark).
+/// `mark` (taken when `base` was written), written over `out`. Complexity: O(changed since the mark).
 template <DeltaSnapshotStore Store>
-[[nodiscard]] std::string encode_delta_checkpoint(const Store& store, std::uint64_t mark,
-                                                  const typename Store::key_type& head_key, std::uint64_t seq,
-                                                  const checkpoint_info<typename Store::key_type>& base) {
-  std::string out(checkpoint_magic);
+void encode_delta_checkpoint(std::string& out, const Store& store, std::uint64_t mark,
+                             const typename Store::key_type& head_key, std::uint64_t seq,
+                             const checkpoint_info<typename Store::key_type>& base) {
+  out.assign(checkpoint_magic);
   detail::binary_writer w(out);
   detail::write_checkpoint_header(w, detail::checkpoint_kind::delta, head_key, seq, &base);
   store.snapshot_since(mark, out);
   detail::seal_checkpoint(out);
+}
+
+template <DeltaSnapshotStore Store>
+[[nodiscard]] std::string encode_delta_checkpoint(const Store& store, std::uint64_t mark,
+                                                  const typename Store::key_type& head_key, std::uint64_t seq,
+                                                  const checkpoint_info<typename Store::key_type>& base) {
+  std::string out;
+  encode_delta_checkpoint(out, store, mark, head_key, seq, base);
   return out;
 }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -184,12 +185,13 @@ class version_vector {
   boost::container::flat_map<Replica, entry> entries_;
 };
 
-/// Canonical binary form: entries in replica order, ranges in counter order.
-template <class Replica>
-void encode_version_vector(detail::binary_writer& w, const version_vector<Replica>& vv) {
+/// Canonical binary form: entries in replica order, ranges in counter order. `write_replica(w, r)`
+/// writes a replica's name; a store writes its index into a replica table it writes once instead.
+template <class Replica, class WriteReplica>
+void encode_version_vector(detail::binary_writer& w, const version_vector<Replica>& vv, WriteReplica&& write_replica) {
   w.varint(vv.replica_count());
   for (const auto& [r, e] : vv.entries()) {
-    w.byte_string(replica_codec<Replica>::to_bytes(r));
+    write_replica(w, r);
     w.varint(e.frontier);
     w.varint(e.ranges.size());
     for (const auto& cr : e.ranges) {
@@ -199,16 +201,27 @@ void encode_version_vector(detail::binary_writer& w, const version_vector<Replic
   }
 }
 
+template <class Replica>
+void encode_version_vector(detail::binary_writer& w, const version_vector<Replica>& vv) {
+  encode_version_vector(w, vv, [](detail::binary_writer& out, const Replica& r) {
+    if constexpr (std::is_same_v<Replica, bytes>)
+      out.byte_string(r);  // no copy of the name
+    else
+      out.byte_string(replica_codec<Replica>::to_bytes(r));
+  });
+}
+
 /// Inverse of encode_version_vector. Accepts only the canonical form it writes — replicas in
 /// ascending order, no empty entry, ranges ascending, each starting above the frontier or the
 /// previous range plus one — so equal vectors have equal bytes. Throws detail::decode_failure.
-template <class Replica>
-[[nodiscard]] version_vector<Replica> decode_version_vector(detail::binary_reader& r) {
+/// `read_replica(r)` reads what the matching `write_replica` wrote.
+template <class Replica, class ReadReplica>
+[[nodiscard]] version_vector<Replica> decode_version_vector(detail::binary_reader& r, ReadReplica&& read_replica) {
   version_vector<Replica> vv;
   const std::uint64_t n = r.varint();
   std::optional<Replica> previous;
   for (std::uint64_t i = 0; i < n; ++i) {
-    Replica rep = replica_codec<Replica>::from_bytes(r.byte_string());
+    Replica rep = read_replica(r);
     if (previous && !(*previous < rep))
       throw detail::decode_failure("version vector replicas out of order or listed twice");
     const std::uint64_t frontier = r.varint();
@@ -228,6 +241,12 @@ template <class Replica>
     previous = std::move(rep);
   }
   return vv;
+}
+
+template <class Replica>
+[[nodiscard]] version_vector<Replica> decode_version_vector(detail::binary_reader& r) {
+  return decode_version_vector<Replica>(
+      r, [](detail::binary_reader& in) { return replica_codec<Replica>::from_bytes(in.byte_string()); });
 }
 
 }  // namespace treecrdt

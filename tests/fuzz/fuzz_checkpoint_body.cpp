@@ -34,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   using namespace treecrdt_fuzz;
   std::string blob = header();
   blob.append(as_text(data, size));
-  detail::binary_writer(blob).fixed64(detail::fnv1a64(blob));
+  detail::binary_writer(blob).fixed64(detail::checkpoint_checksum(blob));
   checkpoint_store s;
   try {
     restore_checkpoint(s, blob, checkpoint_head, checkpoint_seq);

@@ -24,6 +24,8 @@ using K = default_op_key;
 struct node_row {
   node_id id;
   std::optional<node_id> parent;
+  std::optional<std::uint64_t> deleted_by = std::nullopt;  // deleted_at {replica index: 1}
+  std::uint8_t parts = 15;                                 // a full snapshot lists every part of a node
 };
 
 /// memory_store's snapshot format: replica table, applied and tracked version vectors, then nodes.
@@ -37,7 +39,8 @@ std::string snapshot_bytes(const std::vector<node_row>& rows, std::uint64_t clai
   w.varint(claimed_count);
   for (const auto& row : rows) {
     detail::encode_node(w, row.id);
-    w.u8(row.parent ? 1 : 0);
+    w.u8(row.parts);
+    w.u8(static_cast<std::uint8_t>((row.parent ? 1 : 0) | (row.deleted_by ? 8 : 0)));
     if (row.parent) {
       detail::encode_node(w, *row.parent);
       w.byte_string("k");
@@ -46,6 +49,12 @@ std::string snapshot_bytes(const std::vector<node_row>& rows, std::uint64_t clai
     if (row.parent) {
       w.varint(replica);
       w.varint(1);
+    }
+    if (row.deleted_by) {  // version vectors inside nodes name replicas by table index
+      w.varint(1);
+      w.varint(*row.deleted_by);
+      w.varint(1);
+      w.varint(0);
     }
   }
   return out;
@@ -107,6 +116,39 @@ TEST_CASE("restore hardening: inconsistent snapshots are rejected and leave the 
   SECTION("a summary naming an unknown replica") {
     rejected(snapshot_bytes({root_row, trash_row, {nid(1), root_node}}, 3, 5));
   }
+  SECTION("part of a node in a full snapshot") {
+    rejected(snapshot_bytes({root_row, trash_row, {nid(1), root_node, std::nullopt, 3}}, 3));
+  }
+  SECTION("a record with no parts") {
+    rejected(snapshot_bytes({root_row, trash_row, {nid(1), root_node, std::nullopt, 0}}, 3));
+  }
+  SECTION("a record with an unknown part") {
+    rejected(snapshot_bytes({root_row, trash_row, {nid(1), root_node, std::nullopt, 31}}, 3));
+  }
+  SECTION("a deleted_at naming an unknown replica") {
+    rejected(snapshot_bytes({root_row, trash_row, {nid(1), root_node, 5}}, 3));
+  }
+}
+
+TEST_CASE("restore hardening: a deleted_at names its replica by the table's index", "[checkpoint][hardening]") {
+  memory_store<K> s;
+  s.restore(snapshot_bytes({root_row, trash_row, {nid(1), root_node, 0}}, 3));
+  std::string again;
+  s.snapshot(again);
+  CHECK(again == snapshot_bytes({root_row, trash_row, {nid(1), root_node, 0}}, 3));
+}
+
+TEST_CASE("restore hardening: a checkpoint of another format is unknown, not misread", "[checkpoint][hardening]") {
+  std::string blob = sealed(snapshot_bytes({root_row, trash_row}, 2), key<K>(9, 1, 9), 9);
+  blob[checkpoint_magic.size()] = static_cast<char>(checkpoint_format - 1);  // e.g. format 2 of an older build
+  memory_store<K> s;
+  try {
+    restore_checkpoint(s, blob, key<K>(9, 1, 9), 9);
+    FAIL("an older format restored");
+  } catch (const corrupt_checkpoint_error& e) {
+    CHECK(std::string(e.what()).find("unknown checkpoint format") != std::string::npos);
+  }
+  CHECK(s.node_count() == 2);
 }
 
 TEST_CASE("restore hardening: catch-up falls back past a sealed but inconsistent checkpoint",

@@ -112,4 +112,23 @@ class binary_reader {
   return h;
 }
 
+/// The checkpoint checksum (format 3): FNV-1a's xor-and-multiply over little-endian 8-byte words,
+/// each product folded down (h ^= h >> 32), the tail byte by byte. Every step is a bijection of h,
+/// so any change confined to one word or byte always shows; eight times fewer multiplies than
+/// byte-wise FNV-1a, which dominated writing a delta checkpoint. Not an adversarial MAC.
+[[nodiscard]] inline std::uint64_t checkpoint_checksum(std::string_view data) noexcept {
+  constexpr std::uint64_t prime = 0x100000001b3ULL;
+  std::uint64_t h = 0xcbf29ce484222325ULL ^ data.size();
+  const auto* p = reinterpret_cast<const unsigned char*>(data.data());
+  std::size_t n = data.size();
+  for (; n >= 8; n -= 8, p += 8) {
+    std::uint64_t word = 0;
+    for (int i = 7; i >= 0; --i) word = (word << 8) | p[i];  // one load on little-endian targets
+    h = (h ^ word) * prime;
+    h ^= h >> 32;
+  }
+  for (; n > 0; --n, ++p) h = (h ^ *p) * prime;
+  return h;
+}
+
 }  // namespace treecrdt::detail

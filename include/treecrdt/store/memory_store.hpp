@@ -142,7 +142,8 @@ class memory_store {
       parent_slots_.push_back(no_parent);
       verdicts_.push_back(tomb_verdict::not_deleted);
       node_epoch_.push_back(0);
-      touch(it->second);
+      node_change_pos_.push_back(0);
+      touch(it->second, all_parts);
       record({step_kind::created, it->second->slot, 0, 0});
     }
     return it->second;
@@ -208,7 +209,7 @@ class memory_store {
       changed = true;
     }
     if (changed) {
-      touch(h);
+      touch(h, part_summary);
       invalidate_upwards(h);
     }
   }
@@ -225,8 +226,12 @@ class memory_store {
     }
     h->deleted_at->observe(r, counter);
     if (known) h->deleted_at->merge(*known);
+    // Snapshots write deleted_at by replica index: every replica it names is in the table.
+    intern(r);
+    if (known)
+      for (const auto& entry : known->entries()) intern(entry.first);
     verdicts_[h->slot] = tomb_verdict::unknown;
-    touch(h);
+    touch(h, part_deleted);
     // Rule 6 is exact only if every gap this deleted_at declares is tracked dot by dot.
     const version_vector_type gaps = h->deleted_at->gaps();
     if (!gaps.empty() && !tracked_gaps_.is_aware_of(gaps)) {
@@ -247,7 +252,7 @@ class memory_store {
     }
     h->payload = std::move(value);
     h->payload_writer = writer;
-    touch(h);
+    touch(h, part_payload);
     invalidate_upwards(h);
   }
 
@@ -397,11 +402,14 @@ class memory_store {
 
   /// A self-contained encoding of the whole store. Complexity: O(tree + replicas).
   void snapshot(std::string& out) const {
-    out.reserve(out.size() + 64 + nodes_.size() * 48);
+    out.reserve(out.size() + 64 + nodes_.size() * 80);  // about 72 B a node in steady use
     detail::binary_writer w(out);
     write_header(w);
     w.varint(nodes_.size());
-    for (const node_rec& n : nodes_) write_node(w, n);
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+      if (i + prefetch_distance < nodes_.size()) prefetch_pointees(nodes_[i + prefetch_distance]);
+      write_node(w, nodes_[i]);
+    }
   }
 
   /// The nodes changed since `mark`, with the store-wide header: restore_delta over the state at
@@ -409,20 +417,32 @@ class memory_store {
   void snapshot_since(std::uint64_t mark, std::string& out) const {
     detail::binary_writer w(out);
     write_header(w);
-    std::vector<std::uint32_t> changed;
+    // A node changed in several epochs since the mark (or a slot freed by a rewind and reused) is
+    // listed more than once: one record with the union of the parts.
+    std::vector<epoch_change> changed;
     std::uint64_t epoch = first_epoch_;
     for (const auto& list : epoch_changes_) {
       if (epoch > mark)
-        for (std::uint32_t slot : list)
-          if (slot < nodes_.size() && node_epoch_[slot] == epoch) changed.push_back(slot);
+        for (const epoch_change& c : list)
+          if (c.slot < nodes_.size()) changed.push_back(c);
       ++epoch;
     }
-    // A slot freed by a rewind and reused in the same epoch is listed twice.
-    std::sort(changed.begin(), changed.end());
-    changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
-    out.reserve(out.size() + changed.size() * 48);
+    std::sort(changed.begin(), changed.end(),
+              [](const epoch_change& a, const epoch_change& b) { return a.slot < b.slot; });
+    std::size_t kept = 0;
+    for (const epoch_change& c : changed)
+      if (kept > 0 && changed[kept - 1].slot == c.slot)
+        changed[kept - 1].parts |= c.parts;
+      else
+        changed[kept++] = c;
+    changed.resize(kept);
+    out.reserve(out.size() + changed.size() * 80);
     w.varint(changed.size());
-    for (std::uint32_t slot : changed) write_node(w, nodes_[slot]);
+    for (std::size_t i = 0; i < changed.size(); ++i) {
+      if (i + 2 * prefetch_distance < changed.size()) prefetch_record(nodes_[changed[i + 2 * prefetch_distance].slot]);
+      if (i + prefetch_distance < changed.size()) prefetch_pointees(nodes_[changed[i + prefetch_distance].slot]);
+      write_node(w, nodes_[changed[i].slot], changed[i].parts);
+    }
   }
 
   /// Replaces the whole state with a snapshot. Throws detail::decode_failure (and leaves the store
@@ -447,7 +467,9 @@ class memory_store {
         } else if (!fresh) {
           throw detail::decode_failure("snapshot lists a node twice");
         }
-        read_node(r, *n, links);
+        const auto [parts, flags] = read_parts(r);
+        if (parts != all_parts) throw detail::decode_failure("a full snapshot lists part of a node");
+        read_node(r, *n, parts, flags, links);
       }
       if (!r.at_end()) throw detail::decode_failure("trailing bytes after snapshot");
       if (!listed[0] || !listed[1]) throw detail::decode_failure("snapshot lacks ROOT or TRASH");
@@ -471,10 +493,14 @@ class memory_store {
       std::vector<std::pair<node_rec*, node_id>> links;
       std::vector<node_rec*> changed;
       for (std::uint64_t i = 0; i < count; ++i) {
-        node_rec* n = ensure(detail::decode_node(r));
-        if (n->parent) unlink_from_parent(n);
+        const node_id id = detail::decode_node(r);
+        const bool fresh = !index_.contains(id);
+        const auto [parts, flags] = read_parts(r);
+        if (fresh && parts != all_parts) throw detail::decode_failure("delta changes part of a node its base lacks");
+        node_rec* n = ensure(id);
+        if ((parts & part_structure) && n->parent) unlink_from_parent(n);
         changed.push_back(n);
-        read_node(r, *n, links);
+        read_node(r, *n, parts, flags, links);
       }
       if (!r.at_end()) throw detail::decode_failure("trailing bytes after delta");
       std::sort(changed.begin(), changed.end());
@@ -499,6 +525,7 @@ class memory_store {
     parent_slots_.clear();
     verdicts_.clear();
     node_epoch_.clear();
+    node_change_pos_.clear();
     index_.clear();
     replicas_.clear();
     replica_ids_.clear();
@@ -525,7 +552,7 @@ class memory_store {
     }
     h->order_key = std::move(order_key);
     if (p) link_to_parent(h, p);
-    touch(h);
+    touch(h, part_structure);
     invalidate_upwards(h);
   }
   void link_to_parent(handle h, handle p) {
@@ -632,6 +659,7 @@ class memory_store {
       parent_slots_.pop_back();
       verdicts_.pop_back();
       node_epoch_.pop_back();
+      node_change_pos_.pop_back();
       return;
     }
     node_rec* const h = &nodes_[s.slot];
@@ -674,7 +702,7 @@ class memory_store {
       }
       case step_kind::created: break;
     }
-    touch(h);
+    touch(h, all_parts);
     invalidate_upwards(h);
   }
   undo_heavy pop_heavy() {
@@ -685,10 +713,18 @@ class memory_store {
 
   // ---- change epochs (delta snapshots) ---------------------------------------------------------
 
-  void touch(handle h) {
-    if (node_epoch_[h->slot] == epoch_) return;
-    node_epoch_[h->slot] = epoch_;
-    epoch_changes_.back().push_back(h->slot);
+  // Records that `parts` of h changed in this epoch: one entry per node and epoch, its parts
+  // or-ed in place (node_change_pos_ finds it).
+  void touch(handle h, std::uint8_t parts) {
+    const std::uint32_t slot = h->slot;
+    auto& list = epoch_changes_.back();
+    if (node_epoch_[slot] == epoch_) {
+      list[node_change_pos_[slot]].parts |= parts;
+      return;
+    }
+    node_epoch_[slot] = epoch_;
+    node_change_pos_[slot] = static_cast<std::uint32_t>(list.size());
+    list.push_back({slot, parts});
   }
   // After a restore or clear nothing earlier can be a delta base: start a fresh lineage of epochs.
   void reset_epochs() {
@@ -730,6 +766,34 @@ class memory_store {
     tracked_gaps_ = decode_version_vector<replica_type>(r);
   }
 
+  // Snapshots visit records scattered over the heap, and what they point to: fetch them a few
+  // nodes ahead of the one being written (the record first, its pointees once it has arrived).
+  static constexpr std::size_t prefetch_distance = 8;
+  static void prefetch(const void* p) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(p);
+#else
+    (void)p;
+#endif
+  }
+  static void prefetch_record(const node_rec& n) noexcept {
+    for (std::size_t line = 0; line < sizeof(node_rec); line += 64) prefetch(reinterpret_cast<const char*>(&n) + line);
+  }
+  static void prefetch_pointees(const node_rec& n) noexcept {
+    if (n.parent) prefetch(&n.parent->id);
+    if (n.order_key) prefetch(n.order_key->data());
+    if (n.payload) prefetch(n.payload->data());
+    if (n.deleted_at) prefetch(n.deleted_at.get());
+  }
+
+  // The parts of a node record; a delta writes only those a node changed since its base.
+  enum node_part : std::uint8_t {
+    part_structure = 1,  // parent and order key
+    part_summary = 2,    // last_change and exact dots
+    part_deleted = 4,    // deleted_at
+    part_payload = 8,    // payload and its writer
+    all_parts = 15,
+  };
   enum node_flags : std::uint8_t {
     has_parent = 1,
     has_payload = 2,
@@ -737,72 +801,117 @@ class memory_store {
     has_deleted = 8,
     has_exact = 16,
   };
+  // The flags each part of a node record may carry.
+  static constexpr std::uint8_t flags_of(std::uint8_t parts) noexcept {
+    return static_cast<std::uint8_t>((parts & part_structure ? has_parent : 0) |
+                                     (parts & part_summary ? has_exact : 0) | (parts & part_deleted ? has_deleted : 0) |
+                                     (parts & part_payload ? has_payload | has_writer : 0));
+  }
 
-  void write_node(detail::binary_writer& w, const node_rec& n) const {
+  // Version vectors inside nodes name replicas by their index in the header's table.
+  [[nodiscard]] auto write_replica_index() const {
+    return [this](detail::binary_writer& w, const replica_type& r) { w.varint(replica_ids_.at(r)); };
+  }
+  [[nodiscard]] auto read_replica_index() const {
+    return [this](detail::binary_reader& r) -> const replica_type& {
+      const std::uint64_t index = r.varint();
+      if (index >= replicas_.size()) throw detail::decode_failure("version vector names an unknown replica");
+      return replicas_[static_cast<std::size_t>(index)];
+    };
+  }
+
+  // A node record: id, the parts that follow (a full snapshot has them all; a delta only those
+  // changed since its base), flags, then per part: parent and order key; change summary and exact
+  // dots; deleted_at; payload and writer.
+  void write_node(detail::binary_writer& w, const node_rec& n, std::uint8_t parts = all_parts) const {
     detail::encode_node(w, n.id);
+    w.u8(parts);
     const std::uint8_t flags = static_cast<std::uint8_t>(
-        (n.parent ? has_parent : 0) | (n.payload ? has_payload : 0) | (n.payload_writer ? has_writer : 0) |
-        (n.deleted_at ? has_deleted : 0) | (n.exact_dots ? has_exact : 0));
+        ((n.parent ? has_parent : 0) | (n.payload ? has_payload : 0) | (n.payload_writer ? has_writer : 0) |
+         (n.deleted_at ? has_deleted : 0) | (n.exact_dots ? has_exact : 0)) &
+        flags_of(parts));
     w.u8(flags);
-    if (n.parent) {
+    if (flags & has_parent) {
       detail::encode_node(w, n.parent->id);
       w.byte_string(*n.order_key);
     }
-    w.varint(n.last_change.size());
-    for (const change_entry& e : n.last_change) {
-      w.varint(e.replica);
-      w.varint(e.max);
+    if (parts & part_summary) {
+      w.varint(n.last_change.size());
+      for (const change_entry& e : n.last_change) {
+        w.varint(e.replica);
+        w.varint(e.max);
+      }
     }
-    if (n.exact_dots) encode_version_vector(w, *n.exact_dots);
-    if (n.deleted_at) encode_version_vector(w, *n.deleted_at);
-    if (n.payload) w.byte_string(*n.payload);
-    if (n.payload_writer) {  // the writer's replica by its index in the table (it was interned when folded)
+    if (flags & has_exact) encode_version_vector(w, *n.exact_dots, write_replica_index());
+    if (flags & has_deleted) encode_version_vector(w, *n.deleted_at, write_replica_index());
+    if (flags & has_payload) w.byte_string(*n.payload);
+    if (flags & has_writer) {  // the writer's replica by its index in the table (it was interned when folded)
       w.varint(n.payload_writer->lamport);
       w.varint(replica_ids_.at(n.payload_writer->replica));
       w.varint(n.payload_writer->counter);
     }
   }
 
-  void read_node(detail::binary_reader& r, node_rec& n, std::vector<std::pair<node_rec*, node_id>>& links) {
+  // Reads a record's parts and flags; a part that is not listed leaves the node's value as it is.
+  [[nodiscard]] static std::pair<std::uint8_t, std::uint8_t> read_parts(detail::binary_reader& r) {
+    const std::uint8_t parts = r.u8();
+    if (parts == 0 || (parts & ~all_parts) != 0) throw detail::decode_failure("unknown node record parts");
     const std::uint8_t flags = r.u8();
-    if (flags >= 32) throw detail::decode_failure("unknown node flags");
-    n.order_key.reset();
-    if (flags & has_parent) {
-      const node_id parent = detail::decode_node(r);
-      n.order_key = bytes(r.byte_string());
-      if (&n == root_ || &n == trash_) throw detail::decode_failure("ROOT or TRASH has a parent");
-      links.emplace_back(&n, parent);
+    if ((flags & ~flags_of(parts)) != 0) throw detail::decode_failure("node flags outside the record's parts");
+    return {parts, flags};
+  }
+
+  void read_node(detail::binary_reader& r, node_rec& n, std::uint8_t parts, std::uint8_t flags,
+                 std::vector<std::pair<node_rec*, node_id>>& links) {
+    if (parts & part_structure) {
+      n.order_key.reset();
+      if (flags & has_parent) {
+        const node_id parent = detail::decode_node(r);
+        n.order_key = bytes(r.byte_string());
+        if (&n == root_ || &n == trash_) throw detail::decode_failure("ROOT or TRASH has a parent");
+        links.emplace_back(&n, parent);
+      }
     }
-    const std::uint64_t entries = r.varint();
-    if (entries > replicas_.size()) throw detail::decode_failure("more summary entries than replicas");
-    n.last_change.clear();
-    for (std::uint64_t i = 0; i < entries; ++i) {
-      const std::uint64_t replica = r.varint();
-      const std::uint64_t max = r.varint();
-      if (replica >= replicas_.size() || max == 0 || (i > 0 && replica <= n.last_change.back().replica))
-        throw detail::decode_failure("malformed change summary");
-      n.last_change.push_back({static_cast<std::uint32_t>(replica), max});
+    if (parts & part_summary) {
+      const std::uint64_t entries = r.varint();
+      if (entries > replicas_.size()) throw detail::decode_failure("more summary entries than replicas");
+      n.last_change.clear();
+      for (std::uint64_t i = 0; i < entries; ++i) {
+        const std::uint64_t replica = r.varint();
+        const std::uint64_t max = r.varint();
+        if (replica >= replicas_.size() || max == 0 || (i > 0 && replica <= n.last_change.back().replica))
+          throw detail::decode_failure("malformed change summary");
+        n.last_change.push_back({static_cast<std::uint32_t>(replica), max});
+      }
+      n.exact_dots =
+          flags & has_exact
+              ? std::make_unique<version_vector_type>(decode_version_vector<replica_type>(r, read_replica_index()))
+              : nullptr;
     }
-    n.exact_dots =
-        flags & has_exact ? std::make_unique<version_vector_type>(decode_version_vector<replica_type>(r)) : nullptr;
-    const bool was_deleted = n.deleted_at != nullptr;
-    n.deleted_at =
-        flags & has_deleted ? std::make_unique<version_vector_type>(decode_version_vector<replica_type>(r)) : nullptr;
-    if (n.deleted_at && n.deleted_at->empty()) throw detail::decode_failure("empty deleted_at");
-    deleted_nodes_ += (n.deleted_at ? 1 : 0) - (was_deleted ? 1 : 0);
-    verdicts_[n.slot] = n.deleted_at ? tomb_verdict::unknown : tomb_verdict::not_deleted;
-    n.payload = flags & has_payload ? std::optional<bytes>(bytes(r.byte_string())) : std::nullopt;
-    n.payload_writer.reset();
-    if (flags & has_writer) {
-      Key writer;
-      writer.lamport = r.varint();
-      const std::uint64_t replica = r.varint();
-      if (replica >= replicas_.size()) throw detail::decode_failure("payload writer names an unknown replica");
-      writer.replica = replicas_[static_cast<std::size_t>(replica)];
-      writer.counter = r.varint();
-      n.payload_writer = std::move(writer);
+    if (parts & part_deleted) {
+      const bool was_deleted = n.deleted_at != nullptr;
+      n.deleted_at =
+          flags & has_deleted
+              ? std::make_unique<version_vector_type>(decode_version_vector<replica_type>(r, read_replica_index()))
+              : nullptr;
+      if (n.deleted_at && n.deleted_at->empty()) throw detail::decode_failure("empty deleted_at");
+      deleted_nodes_ += (n.deleted_at ? 1 : 0) - (was_deleted ? 1 : 0);
+      verdicts_[n.slot] = n.deleted_at ? tomb_verdict::unknown : tomb_verdict::not_deleted;
     }
-    if (n.payload && !n.payload_writer) throw detail::decode_failure("payload without a writer");
+    if (parts & part_payload) {
+      n.payload = flags & has_payload ? std::optional<bytes>(bytes(r.byte_string())) : std::nullopt;
+      n.payload_writer.reset();
+      if (flags & has_writer) {
+        Key writer;
+        writer.lamport = r.varint();
+        const std::uint64_t replica = r.varint();
+        if (replica >= replicas_.size()) throw detail::decode_failure("payload writer names an unknown replica");
+        writer.replica = replicas_[static_cast<std::size_t>(replica)];
+        writer.counter = r.varint();
+        n.payload_writer = std::move(writer);
+      }
+      if (n.payload && !n.payload_writer) throw detail::decode_failure("payload without a writer");
+    }
   }
 
   void link_all(const std::vector<std::pair<node_rec*, node_id>>& links) {
@@ -862,10 +971,16 @@ class memory_store {
   std::deque<undo_heavy> heavy_;
   std::uint64_t steps_dropped_ = 0;
   std::uint64_t heavy_dropped_ = 0;
-  // Change epochs: epoch_changes_[i] lists the slots first changed in epoch first_epoch_ + i.
+  // Change epochs: epoch_changes_[i] lists the nodes changed in epoch first_epoch_ + i, each once
+  // with the parts it changed.
+  struct epoch_change {
+    std::uint32_t slot;
+    std::uint8_t parts;  // node_part bits
+  };
+  std::vector<std::uint32_t> node_change_pos_;  // by slot: its entry in its latest epoch's list
   std::uint64_t epoch_ = 1;
   std::uint64_t first_epoch_ = 1;
-  std::deque<std::vector<std::uint32_t>> epoch_changes_;
+  std::deque<std::vector<epoch_change>> epoch_changes_;
 };
 
 static_assert(MaterializedStore<memory_store<default_op_key>>);
