@@ -627,11 +627,13 @@ def targets(r, peers):
                                  (r"local/appends/.*", "100,000 local appends under one parent", "appends/100k")):
         name = local_name(r, pattern)
         full = name is not None and name.endswith(size)
-        ratio = r.get(name, "default_vs_plain_cpu") if full else None
+        # The target's baseline is a never_checkpoint document<> with every other default (its undo
+        # journal included); the plain document (no journal either) is shown beside it.
+        ratio = r.get(name, "default_vs_never_checkpoint_cpu") if full else None
         t.at_most("%s: `document<>` ≤ 1.3× a never_checkpoint document" % label, ratio, 1.3,
-                  "%s CPU (%s wall) vs plain; %s vs never_checkpoint with its journal" % (
-                      fmt_ratio(ratio), fmt_ratio(r.get(name, "default_vs_plain")),
-                      fmt_ratio(r.get(name, "default_vs_never_checkpoint_cpu"))), quick)
+                  "%s CPU (%s wall) vs never_checkpoint; %s CPU vs plain (no journal either)" % (
+                      fmt_ratio(ratio), fmt_ratio(r.get(name, "default_vs_never_checkpoint")),
+                      fmt_ratio(r.get(name, "default_vs_plain_cpu"))), quick)
     name = local_name(r, r"local/random_moves/.*")
     w = peer_workload(peers, "random_moves/commit_end")
     ours, ours_wall = (r.get(name, "default_us_per_op_cpu"), r.get(name, "default_us_per_op")) if name else (None, None)
