@@ -102,6 +102,24 @@ inline constexpr std::uint64_t checkpoint_seq = 42;
   return s;
 }
 
+/// The delta harness's base and its head: the random sample history's first half, folded. A delta
+/// over it is filed one position later.
+inline constexpr std::size_t delta_base_ops = 30;
+inline const checkpoint_key delta_head{1001, treecrdt::bytes("h"), 18};
+inline constexpr std::uint64_t delta_seq = 43;
+[[nodiscard]] inline std::vector<treecrdt::op<checkpoint_key>> delta_history() {
+  auto ops = sample_histories().back();
+  std::sort(ops.begin(), ops.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
+  return ops;
+}
+[[nodiscard]] inline checkpoint_store delta_base_store() {
+  const auto ops = delta_history();
+  return fold_store({ops.begin(), ops.begin() + static_cast<std::ptrdiff_t>(delta_base_ops)});
+}
+[[nodiscard]] inline treecrdt::checkpoint_info<checkpoint_key> delta_base_info() {
+  return {1, checkpoint_head, checkpoint_seq, 0, std::nullopt};
+}
+
 /// What must hold for any store a checkpoint restored, whatever the bytes were: reads terminate
 /// without a sanitizer report, a snapshot of it restores to the same tree, and further ops fold
 /// onto it the same way as onto that copy.

@@ -20,7 +20,7 @@ parallel=${TREECRDT_FUZZ_JOBS:-$(nproc)}
 ((parallel > 2)) && parallel=2
 ((parallel < 1)) && parallel=1
 harnesses=(fuzz_json_op fuzz_json_export fuzz_op_body fuzz_version_vector fuzz_checkpoint fuzz_checkpoint_body
-  fuzz_op_sequence)
+  fuzz_delta_body fuzz_op_sequence)
 if [ -n "${TREECRDT_FUZZ_ONLY:-}" ]; then read -r -a harnesses <<<"$TREECRDT_FUZZ_ONLY"; fi
 
 mkdir -p "$build"

@@ -61,6 +61,20 @@ void checkpoint_seeds(seed_writer& out) {
     out.write("fuzz_checkpoint_body", snap);
     ++i;
   }
+  // Delta bodies over the delta harness's base: what the rest of its history changed, in steps.
+  const auto ops = delta_history();
+  for (const std::size_t more : {std::size_t{1}, std::size_t{5}, std::size_t{12}, ops.size() - delta_base_ops}) {
+    checkpoint_store s = delta_base_store();
+    const std::uint64_t mark = s.mark_checkpoint();
+    for (std::size_t j = delta_base_ops; j < delta_base_ops + more; ++j) apply_op(s, ops[j]);
+    std::string delta;
+    s.snapshot_since(mark, delta);
+    checkpoint_store check = delta_base_store();
+    check.restore_delta(delta);
+    if (export_canonical(check) != export_canonical(s))
+      throw std::runtime_error("a delta seed does not restore to the same tree");
+    out.write("fuzz_delta_body", delta);
+  }
 }
 
 void format_seeds(seed_writer& out) {
