@@ -98,6 +98,14 @@ struct text_position {
     if (const auto colon = why.find(": "); colon != std::string::npos) why.erase(0, colon + 2);
     const text_position at = position_of(text, e.byte == 0 ? 0 : e.byte - 1);
     throw parse_error(first_line + at.line - 1, "invalid JSON at column " + std::to_string(at.column) + ": " + why);
+  } catch (const value::exception& e) {
+    // Anything else the parser throws, e.g. out_of_range 406 for a number beyond a double
+    // ("number overflow parsing '2E2999...'"), which carries no position: the same error, bounded.
+    std::string why = e.what();
+    if (const auto bracket = why.find("] "); why.starts_with("[json.exception.") && bracket != std::string::npos)
+      why.erase(0, bracket + 2);
+    if (why.size() > 80) why = why.substr(0, 77) + "...";
+    throw parse_error(first_line, "invalid JSON: " + why);
   }
 }
 

@@ -152,6 +152,11 @@ TEMPLATE_TEST_CASE("decode_op rejects malformed lines and names the field", "[js
       {insert_with("", "") + " {}", "line 1: invalid JSON at column " + std::to_string(insert_with("", "").size() + 2) +
                                         ": syntax error while parsing value - unexpected '{'; expected end of input"},
       {"[1,2]", "line 1: expected a JSON object, got array"},
+      // A number beyond a double: nlohmann throws out_of_range, reported like any invalid JSON
+      // (fuzz_json_export found it uncaught).
+      {"2E29999", "line 1: invalid JSON: number overflow parsing '2E29999'"},
+      {"2E2" + std::string(100, '9'),
+       "line 1: invalid JSON: number overflow parsing '2E2" + std::string(49, '9') + "..."},
       {"null", "line 1: expected a JSON object, got null"},
       // Missing fields.
       {insert_with("lamport", ""), R"(line 1: field "lamport": missing)"},
