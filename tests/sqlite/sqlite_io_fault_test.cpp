@@ -69,7 +69,6 @@ struct fault_totals {
   std::uint64_t during_open = 0;                 // of those, opening the document (constructor)
   std::uint64_t absorbed = 0;                    // runs whose injected faults never reached a document call
   std::uint64_t stale_reads = 0;                 // failures after which reads threw until the next call
-  std::uint64_t catch_up_not_rebuilt = 0;        // the known catch_up() bug, worked around (see step())
   std::map<std::string, std::uint64_t> by_call;  // fault kind of the surfaced fault -> count
   std::set<std::string> codes;                   // storage_error codes seen
   std::set<std::string> operations;              // "what failed" parts of their messages
@@ -223,25 +222,7 @@ class scenario_run {
     }
     check_nothing_visible(export_before);
     acked_.add_all(call());  // the fault is gone (one_shot fired, disk_full disarmed): must succeed
-    if (std::string_view(what) == "catch_up" && !readable()) {
-      // Known document bug (reproduced by "sqlite I/O faults: catch_up() after a failed rebuild
-      // rebuilds the tree"): a failed rebuild cleared the frontier, so catch_up() returned at once.
-      // Any append rebuilds; a duplicate of an acknowledged op changes nothing else.
-      ++totals_.catch_up_not_rebuilt;
-      doc_->apply(std::vector<op_t>{acked_.ops().front()});
-    }
     if (!doc_->is_stale()) REQUIRE(doc_->export_canonical() == acked_.fold());
-  }
-
-  bool readable() const {
-    try {
-      (void)doc_->export_canonical();
-      return true;
-    } catch (const treecrdt::storage_error&) {
-      throw;
-    } catch (const treecrdt::error&) {
-      return false;
-    }
   }
 
   void surfaced(const storage_error& e, const char* what) {
@@ -319,8 +300,7 @@ void report(const char* plan, std::uint64_t calls, const fault_totals& t, double
   std::cout << "sqlite I/O faults, " << plan << ": " << calls << " fault points, " << t.runs << " scenarios survived, "
             << t.injected << " faults injected, " << t.surfaced << " surfaced as storage errors (" << t.during_open
             << " while opening), " << t.absorbed << " runs absorbed them with every call succeeding, " << t.stale_reads
-            << " left reads refusing until the next call (" << t.catch_up_not_rebuilt
-            << " of them still after a retried catch_up(), a known document bug); by call:";
+            << " left reads refusing until the next call; by call:";
   for (const auto& [call, n] : t.by_call) std::cout << ' ' << call << '=' << n;
   std::cout << "; codes:";
   for (const auto& c : t.codes) std::cout << ' ' << c;
@@ -407,12 +387,10 @@ TEST_CASE("sqlite I/O faults: the disk fills up at every write of the scenario i
   CHECK(t.surfaced > counts.writes / 2);
 }
 
-// Reproducer of a document bug found by the disk-full runs above (document.hpp, not fixed here):
-// when an append fails and the rebuild after it fails too, reload() has already cleared the
-// frontier, so a later catch_up() sees no frontier and returns without rebuilding: the tree stays
-// unreadable although the storage works again, and is_stale() says false. Tagged [!shouldfail]
-// until document::catch_up() calls ensure_usable() first; then remove the tag and the workaround
-// in scenario_run::step().
+// Regression test of a document bug the disk-full runs above found: when an append failed and the
+// rebuild after it failed too, reload() had already cleared the frontier, so a later catch_up()
+// returned without rebuilding and the tree stayed unreadable. document::catch_up() now calls
+// ensure_usable() first.
 TEST_CASE("sqlite I/O faults: catch_up() after a failed rebuild rebuilds the tree", "[sqlite][faults]") {
   const scratch_dir dir;
   const auto path = dir.file("catch-up.db");

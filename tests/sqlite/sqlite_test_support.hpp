@@ -14,11 +14,13 @@
 
 namespace treecrdt_test {
 
-/// A fresh directory under the system temp dir, removed with everything in it on destruction.
+/// A fresh directory (under the system temp dir unless `base` says otherwise), removed with
+/// everything in it on destruction.
 class temp_dir {
  public:
-  temp_dir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "treecrdt-sqlite-XXXXXX").string();
+  explicit temp_dir(const std::filesystem::path& base = std::filesystem::temp_directory_path(),
+                    const std::string& prefix = "treecrdt-sqlite-") {
+    std::string pattern = (base / (prefix + "XXXXXX")).string();
     if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + pattern);
     path_ = pattern;
   }
