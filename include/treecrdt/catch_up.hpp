@@ -5,7 +5,8 @@
 //
 //   apply_forward   ops above the head are folded in key order; at most one checkpoint per run
 //   invalidate_from a late op at key k: every checkpoint (chain link) with head ≥ k is dropped
-//   catch_up        the planner's cheapest exact path (catch_up_planner.hpp): rewind in place
+//   catch_up        a persistent store first resumes from its own tables; then
+//                   the planner's cheapest exact path (catch_up_planner.hpp): rewind in place
 //                   (rewind.hpp), or restore the latest valid checkpoint chain strictly before the
 //                   frontier (checkpoint_chain.hpp) and replay scan_after(its head), or replay
 //                   from the start; a link that does not verify or a stale one makes it fall back
@@ -80,6 +81,7 @@ template <class Store>
 /// store is exact (never write a checkpoint a rebuild is about to replace).
 template <class Ctx>
 void checkpoint_if_due(Ctx& ctx, const typename Ctx::key_type& key, std::uint64_t seq, std::uint64_t due) {
+  if constexpr (PersistentStore<std::remove_cvref_t<decltype(ctx.store)>>) return;  // its tables are its checkpoint
   if (seq == due && !store_needs_rebuild(ctx.store)) write_checkpoint(ctx, key, seq);
 }
 
@@ -129,6 +131,8 @@ template <class Ctx>
 void restore_and_replay(Ctx& ctx, std::optional<typename Ctx::key_type> bound, std::uint64_t total,
                         bool use_checkpoints) {
   using key_type = typename Ctx::key_type;
+  // A persistent store never restores a checkpoint (those in its database belong to other stores).
+  if constexpr (PersistentStore<std::remove_cvref_t<decltype(ctx.store)>>) use_checkpoints = false;
   for (;;) {
     const auto cp = use_checkpoints ? ctx.storage.latest_checkpoint_before(bound) : std::nullopt;
     std::optional<key_type> start;
@@ -189,6 +193,35 @@ void rebuild_if_needed(Ctx& ctx) {
 }
 }  // namespace detail
 
+// Opening over a persistent store (PersistentStore, e.g. sqlite_store): its tables already hold the
+// tree at their own head, so opening reads that head and folds only the ops stored after it — none
+// when the tables are current, which makes the open O(1). Ops stored by a handle that did not
+// maintain the tables show up as a count mismatch, and the tables are rebuilt.
+/// Brings a persistent store back from its tables. With no frontier, folds the ops after its head
+/// and returns true (done); with a frontier (late ops pending) it only reloads and returns false,
+/// leaving the rewind-or-rebuild choice to the planner. Throws storage errors.
+/// Complexity: O(replicas + ops after its head) when the tables agree with the log.
+template <class Ctx>
+[[nodiscard]] bool resume_persistent_store(Ctx& ctx, const std::optional<typename Ctx::key_type>& frontier,
+                                           std::uint64_t total) {
+  ctx.store.reload_state();
+  if constexpr (requires { ctx.store.set_journal_limit(ctx.options.journal_ops); })
+    ctx.store.set_journal_limit(ctx.options.journal_ops);
+  ctx.head = ctx.store.head();
+  if (frontier) return false;
+  std::optional<typename Ctx::key_type> last;
+  const detail::replay_result r = detail::replay_after(ctx, ctx.head.key, ctx.head.seq, total, last);
+  if (r.seq == total) {
+    if (r.replayed > 0) ctx.head = {last, r.seq};
+    ctx.stats.ops_applied_forward += r.replayed;
+    return true;
+  }
+  // The tables do not describe a prefix of the log (another store wrote late ops): fold it again.
+  ++ctx.stats.stale_checkpoints_detected;
+  detail::restore_and_replay(ctx, std::nullopt, total, false);
+  return true;
+}
+
 /// Folds `o`, whose key must be greater than the head, and advances the head. `due` is the run's
 /// checkpoint position (detail::last_due over the positions the run will pass; 0 for none).
 template <class Ctx>
@@ -229,6 +262,15 @@ template <class Ctx>
 void catch_up(Ctx& ctx, const std::optional<typename Ctx::key_type>& frontier, bool live) {
   const std::uint64_t total = ctx.storage.op_count();
   ctx.store_changed = true;
+  if constexpr (PersistentStore<std::remove_cvref_t<decltype(ctx.store)>>) {
+    if (!live) {
+      if (resume_persistent_store(ctx, frontier, total)) {
+        detail::rebuild_if_needed(ctx);
+        return;
+      }
+      live = true;  // at its persisted head, with its persisted journal: plan as for a live store
+    }
+  }
   const auto plan = plan_catch_up(ctx, frontier, total, live);
   bool done = false;
   if (plan.path == catch_up_path::rewind) {

@@ -51,7 +51,9 @@ template <class Ctx>
 
   std::optional<catch_up_plan<key_type>> restore;
   // A checkpoint restore replays at least what a rewind redoes: look one up only when rewind is not cheap.
-  if (rewind == std::nullopt || forced == catch_up_path::checkpoint || rewind->cost > 256) {
+  // A persistent store has no checkpoints of its own (its tables are one): rewind or rebuild.
+  if (!PersistentStore<store_type> &&
+      (rewind == std::nullopt || forced == catch_up_path::checkpoint || rewind->cost > 256)) {
     if (const auto cp = ctx.storage.latest_checkpoint_before(frontier)) {
       std::uint64_t bytes = cp->size_bytes;
       if (cp->base) {

@@ -77,6 +77,7 @@ class document {
            catch_up_options options = {})
       : storage_(std::move(storage)), local_(std::move(local)), cadence_(std::move(cadence)),
         retention_(std::move(retention)), options_(options) {
+    if constexpr (requires { store_.bind(storage_); }) store_.bind(storage_);  // a store in the storage's database
     reload();
   }
 
@@ -207,6 +208,7 @@ class document {
       }
       body(ctx);
       if (ctx.wrote_checkpoint) treecrdt::prune(ctx);
+      if constexpr (PersistentStore<Store>) store_.flush();
       const materialization_meta<Key> meta{head_, frontier_};
       storage_.store_meta(meta);
       const std::uint64_t count = storage_.op_count();
@@ -217,8 +219,12 @@ class document {
       tx.reset();  // roll back first: reload() below opens a transaction of its own
       head_ = head_before;
       frontier_ = frontier_before;
-      chain_.reset();                 // links written or dropped in the rolled-back transaction: start a new chain
-      if (!ctx.store_changed) throw;  // e.g. a conflict found by append: memory is still exact
+      chain_.reset();  // links written or dropped in the rolled-back transaction: start a new chain
+      if constexpr (PersistentStore<Store>) {
+        store_.discard();  // its rows of this transaction were rolled back with it
+      } else if (!ctx.store_changed) {
+        throw;  // e.g. a conflict found by append: memory is still exact
+      }
       needs_reload_ = true;
       try {
         reload();
@@ -260,12 +266,24 @@ class document {
         }
         return;  // stale: forward ops wait for the catch-up too
       }
+      if constexpr (requires { store_.prefetch_nodes(std::vector<node_id>{}); }) prefetch(fresh);
       const std::uint64_t due = forward_run_due(ctx, head_.seq + fresh.size());
       for (const op_type* o : fresh) apply_forward(ctx, *o, due);
       finish_forward_run(ctx);
     });
     lamport_ = max_lamport;
     counter_ = max_own;
+  }
+
+  // A store in a database reads the rows a forward run will touch in one round trip.
+  void prefetch(const std::vector<const op_type*>& ops) {
+    std::vector<node_id> ids;
+    ids.reserve(2 * ops.size());
+    for (const op_type* o : ops) {
+      ids.push_back(o->node);
+      if (o->kind == op_kind::insert || o->kind == op_kind::move) ids.push_back(o->parent);
+    }
+    store_.prefetch_nodes(ids);
   }
 
   void validate(std::span<const op_type> batch) const {
@@ -331,6 +349,7 @@ class document {
     treecrdt::catch_up(ctx, meta.frontier, false);
     frontier_.reset();
     treecrdt::prune(ctx);
+    if constexpr (PersistentStore<Store>) store_.flush();
     persisted_ = {head_, frontier_};
     storage_.store_meta(persisted_);
     persisted_op_count_ = storage_.op_count();

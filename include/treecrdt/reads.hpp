@@ -43,9 +43,9 @@ template <MaterializedStore Store>
   return h != typename Store::handle{} && s.is_tombstoned(h);
 }
 
-/// SPEC §6 canonical export; see canonical_export.hpp for the exact shape. O(n log n).
+/// The canonical export through the store's handles: O(n log n).
 template <MaterializedStore Store>
-[[nodiscard]] canonical_export export_canonical(const Store& s) {
+[[nodiscard]] canonical_export export_by_handles(const Store& s) {
   using handle = typename Store::handle;
   std::vector<handle> all;
   all.reserve(s.node_count());
@@ -67,6 +67,16 @@ template <MaterializedStore Store>
     if (id == root_node || !kids.empty()) out.children.emplace_back(id, std::move(kids));
   }
   return out;
+}
+
+/// SPEC §6 canonical export; see canonical_export.hpp for the exact shape. O(n log n).
+template <MaterializedStore Store>
+[[nodiscard]] canonical_export export_canonical(const Store& s) {
+  if constexpr (requires { s.export_canonical(); }) {
+    return s.export_canonical();  // e.g. streamed from a database, without caching every node
+  } else {
+    return export_by_handles(s);
+  }
 }
 
 }  // namespace treecrdt

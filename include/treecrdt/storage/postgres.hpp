@@ -82,6 +82,7 @@
 #include "../version_vector.hpp"
 #include "postgres/connection.hpp"
 #include "postgres/schema.hpp"
+#include "postgres/session.hpp"
 #include "postgres/statements.hpp"
 #include "postgres/wire.hpp"
 #include "storage_concepts.hpp"
@@ -431,6 +432,13 @@ class postgres_storage {
 
   [[nodiscard]] const bytes& document_id() const noexcept { return s_->doc; }
 
+  /// For components that keep their own tables in this handle's transactions (the tree tables of
+  /// store/postgres_store.hpp): the handle's session, shared, so it stays valid when the handle is
+  /// moved or destroyed and always holds the live connection. Run statements through its
+  /// run(statement_text) (inside a transaction) or run_read() (reconnects when idle); never begin or
+  /// end transactions on it, and do not use it from another thread than the handle's.
+  [[nodiscard]] std::shared_ptr<pg::document_session> shared_session() const noexcept { return s_; }
+
  private:
   /// The document's meta row as read under the writer lock, kept current by this handle.
   struct locked_meta {
@@ -438,43 +446,11 @@ class postgres_storage {
     materialization_meta<Key> meta;
   };
 
-  struct session {
-    std::string conninfo;
-    bytes doc;
-    pg::connection conn;
-    pg::statement_cache cache;
-    bool in_transaction = false;
-    bool scanning = false;
+  /// The key-independent part (connection, statement caches, flags, reconnect) is shared with
+  /// shared_session()'s users; the locked meta row is this handle's own.
+  struct session : pg::document_session {
     std::optional<locked_meta> locked;  // set while a transaction holds the lock
 
-    pg::result run(pg::statement st, const pg::params& p, std::string_view what) {
-      return cache.run(conn, st, p, what);
-    }
-    void reconnect() {
-      conn.close();
-      cache.reset();
-      conn = pg::connection::open(conninfo);
-    }
-    /// For work that starts outside any transaction: a connection known to be lost is replaced
-    /// first, and one found lost by `work` itself is replaced and `work` runs once more. Safe because
-    /// nothing was in flight; never used inside a transaction, whose work a new connection lacks.
-    template <class Work>
-    pg::result idle_call(Work&& work) {
-      const bool fresh = !conn.healthy();
-      if (fresh) reconnect();
-      try {
-        return work();
-      } catch (const storage_error&) {
-        if (fresh || conn.healthy()) throw;
-        reconnect();
-        return work();
-      }
-    }
-    /// A read: inside the open transaction or scan as is, otherwise with idle_call's reconnect.
-    pg::result run_read(pg::statement st, const pg::params& p, std::string_view what) {
-      if (in_transaction || scanning) return run(st, p, what);
-      return idle_call([&] { return run(st, p, what); });
-    }
     void forget_transaction() noexcept {
       in_transaction = false;
       locked.reset();
@@ -483,11 +459,6 @@ class postgres_storage {
       forget_transaction();
       end_transaction_quietly();
     }
-    void end_transaction_quietly() noexcept {
-      const auto status = conn.transaction_status();
-      if (status == PQTRANS_INTRANS || status == PQTRANS_INERROR) conn.exec_ignoring_errors("ROLLBACK");
-    }
-    [[nodiscard]] std::string describe_document() const { return detail::to_hex(doc); }
   };
 
   /// Leaves the connection usable whichever way scan_after ends.

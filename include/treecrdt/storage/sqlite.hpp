@@ -138,6 +138,11 @@ class sqlite_storage {
   sqlite_storage& operator=(sqlite_storage&&) noexcept = default;
   ~sqlite_storage() = default;
 
+  /// The handle's connection, for components that keep tables of their own in the same database and
+  /// write them in the same transactions (sqlite_store.hpp). Stable for the handle's lifetime, moves
+  /// included. Do not begin or end transactions on it behind the handle's back.
+  [[nodiscard]] sqlite::connection& database() noexcept { return s_->conn; }
+
   /// Starts a write transaction (BEGIN IMMEDIATE). Throws sqlite_error (SQLITE_BUSY, retryable,
   /// when another connection keeps the write lock longer than the busy timeout).
   [[nodiscard]] transaction begin() { return transaction(s_->tx); }

@@ -142,6 +142,19 @@ concept DeltaSnapshotStore =
       s.restore_delta(in);
       s.forget_changes_through(mark);
     };
+
+/// A store whose state lives in the storage's database (table_store.hpp): the document binds it to
+/// the storage once (`bind(storage)`) and it is written in the same transactions as the log. It is
+/// its own checkpoint: the document writes none for it and restores none into it.
+///   reload_state()   drop what is cached and read the persisted state (head() included). O(1)
+///   flush()          write every change into the open transaction; called before each commit
+///   discard()        drop unwritten changes after a rollback; reload_state() must follow
+template <class S>
+concept PersistentStore = RewindableStore<S> && requires(S& s) {
+      s.reload_state();
+      s.flush();
+      s.discard();
+    };
 // clang-format on
 
 }  // namespace treecrdt

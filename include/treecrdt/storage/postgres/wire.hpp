@@ -56,13 +56,14 @@ template <std::size_t Width>
   return v;
 }
 
-/// Builds the binary form of a one-dimensional array without NULLs:
-/// ndim, has-null flag, element OID, length, lower bound, then (length, bytes) per element.
+/// Builds the binary form of a one-dimensional array:
+/// ndim, has-null flag, element OID, length, lower bound, then (length, bytes) per element, with
+/// length -1 for a NULL element.
 class array_builder {
  public:
   explicit array_builder(type_oid element) {
     put_be32(out_, 1);  // dimensions
-    put_be32(out_, 0);  // no NULL elements
+    put_be32(out_, 0);  // has-null flag, set by add_null()
     put_be32(out_, element);
     count_at_ = out_.size();
     put_be32(out_, 0);  // element count, patched by finish()
@@ -79,6 +80,11 @@ class array_builder {
     put_be64(out_, static_cast<std::uint64_t>(v));
     ++count_;
   }
+  void add_null() {
+    out_[has_null_at] = '\1';
+    put_be32(out_, 0xFFFFFFFFu);  // length -1
+    ++count_;
+  }
 
   /// The encoded array. Requires at least one element (an empty array has a different header).
   [[nodiscard]] std::string finish() && {
@@ -88,6 +94,7 @@ class array_builder {
   }
 
  private:
+  static constexpr std::size_t has_null_at = 7;  // low byte of the big-endian flag word
   std::string out_;
   std::size_t count_at_ = 0;
   std::uint32_t count_ = 0;
