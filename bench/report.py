@@ -10,7 +10,8 @@ The template is markdown with three kinds of tokens, all filled from the measure
   {{table:NAME}}   a generated table (see TABLES below)
   {{value:NAME}}   one formatted figure (see values()); "n/a" when the run lacks it (quick mode)
   {{plot:NAME}}    a rendered plot (catch_up, checkpoint_cost)
-  {{machine}}, {{targets}} (issue 10's targets), {{earlier_targets}}, {{peers_status}}
+  {{machine}}, {{targets}} (issue 10's targets), {{tables_targets}} (issue 11's), {{earlier_targets}},
+  {{peers_status}}
 Figures are medians over repetitions when the run had several (run.sh's full mode), else the
 single run. Exits non-zero if any benchmark reported an error, or a token is unknown.
 """
@@ -100,6 +101,10 @@ def fmt_s(x):
 def fmt_rate(c):
     """A small rate (per 1,000 ops): two significant digits, so that 0.001 is not shown as 0."""
     return "n/a" if c is None else ("0" if c == 0 else "%.2g" % c)
+
+
+def fmt_thousands(c):
+    return "n/a" if c is None else "{:,.0f}".format(c)
 
 
 def fmt_count(c):
@@ -432,6 +437,59 @@ def t_sync(r):
                  rows)
 
 
+def policy_label(policy):
+    return {"sqlite": "SQLite", "postgres": "PostgreSQL"}.get(policy, policy)
+
+
+def t_tables_open(r):
+    rows = []
+    for m, name in r.matching(r"tables/open/(\w+)/nodes:(\w+)"):
+        for store, label in (("tables", "`%s_store`" % m.group(1)),
+                             ("memory", "memory store (`document<K, %s_storage<K>>`)" % m.group(1))):
+            rows.append([policy_label(m.group(1)), m.group(2), label,
+                         fmt_ms(r.get(name, store + "_ms")), fmt_ms(r.get(name, store + "_list_ms")),
+                         fmt_ms(r.get(name, store + "_probe_ms")),
+                         fmt_bytes(r.get(name, store + "_probe_peak_rss_bytes")),
+                         fmt_bytes(r.get(name, store + "_probe_start_rss_bytes")),
+                         "0" if store == "tables" else fmt_count(r.get(name, "memory_replayed"))])
+    return table(["database", "nodes", "store", "open + list ROOT", "list alone", "same in a fresh process",
+                  "peak RSS of that process", "its RSS before opening", "ops folded at open"], rows)
+
+
+def t_tables_apply(r):
+    rows = []
+    for m, name in r.matching(r"tables/apply/(\w+)/(\w+)/batch:(\w+)"):
+        rows.append([policy_label(m.group(1)), m.group(2).replace("_", " "), m.group(3),
+                     fmt_thousands(r.get(name, "nodes")),
+                     "%s (%s)" % (fmt_thousands(r.get(name, "tables_ops_per_s")),
+                                  fmt_thousands(r.get(name, "tables_ops_per_s_cpu"))),
+                     fmt_thousands(r.get(name, "memory_ops_per_s")),
+                     fmt_thousands(r.get(name, "never_checkpoint_ops_per_s")),
+                     "%s (%s)" % (fmt_ratio(r.get(name, "tables_vs_memory")),
+                                  fmt_ratio(r.get(name, "tables_vs_memory_cpu"))),
+                     "%s (%s)" % (fmt_ratio(r.get(name, "tables_vs_never_checkpoint")),
+                                  fmt_ratio(r.get(name, "tables_vs_never_checkpoint_cpu")))])
+    return table(["database", "ops", "batch", "tree nodes at the end", "table store ops/s, wall (CPU)",
+                  "memory store `document<>` ops/s", "memory store, never_checkpoint", "table ÷ memory, wall (CPU)",
+                  "table ÷ never_checkpoint, wall (CPU)"], rows)
+
+
+def t_tables_catch_up(r):
+    rows = []
+    for m, name in r.matching(r"tables/catch_up/(\w+)/tree:(\w+)/log:(\w+)/k:(\w+)"):
+        rows.append([policy_label(m.group(1)), m.group(2), m.group(3), m.group(4),
+                     wall_cpu(r.ms(name, "tables_ms"), r.ms(name, "tables_ms_cpu")),
+                     "%s: %s / %s" % (path_label(r, name, "tables"), fmt_count(r.get(name, "tables_undone")),
+                                      fmt_count(r.get(name, "tables_replayed"))),
+                     wall_cpu(r.ms(name, "rebuild_ms"), r.ms(name, "rebuild_ms_cpu")),
+                     "%s (%s)" % (fmt_ratio(r.get(name, "speedup")), fmt_ratio(r.get(name, "speedup_cpu"))),
+                     "%s, %s" % (wall_cpu(r.ms(name, "memory_ms"), r.ms(name, "memory_ms_cpu")),
+                                 path_label(r, name, "memory"))])
+    return table(["database", "tree nodes", "log ops", "k behind", "table store, wall (CPU)",
+                  "path it took: ops undone / replayed", "tables rebuilt from the log, wall (CPU)",
+                  "speedup, wall (CPU)", "memory store `document<>` (reference)"], rows)
+
+
 TABLES = {
     "in_order_edit": lambda r: t_in_order(r, "edit_mix"),
     "in_order_moves": lambda r: t_in_order(r, "moves"),
@@ -450,6 +508,9 @@ TABLES = {
     "append_postgres": lambda r: t_append(r, "postgres", "raw `COPY`"),
     "memory": t_memory,
     "sync": t_sync,
+    "tables_open": t_tables_open,
+    "tables_apply": t_tables_apply,
+    "tables_catch_up": t_tables_catch_up,
 }
 
 
@@ -677,6 +738,44 @@ def targets(r, peers):
     return t.text()
 
 
+def tables_targets(r):
+    """Issue 11's targets (the tree in the database), judged on wall time: they are database paths."""
+    t = Targets()
+    quick = " (quick mode)"
+    for policy in ("sqlite",):  # PostgreSQL: when postgres_store gets its benchmarks
+        db = policy_label(policy)
+        name = "tables/open/%s/nodes:1M" % policy
+        ms = r.get(name, "tables_ms")
+        t.at_most("open a 1M-node %s document and list ROOT, table store: ≤ 50 ms" % db, ms, 50,
+                  "%s (in a fresh process %s; memory store %s, %s slower)" % (
+                      fmt_ms(ms), fmt_ms(r.get(name, "tables_probe_ms")), fmt_ms(r.get(name, "memory_ms")),
+                      fmt_ratio(r.get(name, "speedup"))), quick)
+        rss = r.get(name, "tables_probe_peak_rss_bytes")
+        t.at_most("the same, peak resident set of the process: ≤ 64 MB", rss, 64e6,
+                  "%s (%s before opening; memory store %s)" % (
+                      fmt_bytes(rss), fmt_bytes(r.get(name, "tables_probe_start_rss_bytes")),
+                      fmt_bytes(r.get(name, "memory_probe_peak_rss_bytes"))), quick)
+        name = "tables/apply/%s/inserts/batch:10k" % policy
+        full = r.get(name, "nodes") is not None and r.get(name, "nodes") >= 100000
+        rate = r.get(name, "tables_ops_per_s") if full else None
+        t.at_least("in-order apply into the %s table store, batches of 10,000 inserts: ≥ 100k ops/s" % db, rate,
+                   100000, "{:,.0f} ops/s ({:,.0f} CPU), tree grown to {:,.0f} nodes".format(
+                       rate, r.get(name, "tables_ops_per_s_cpu"), r.get(name, "nodes")) if full else "", quick)
+        ratio = r.get(name, "tables_vs_memory") if full else None
+        t.at_most("the same: ≤ 3× the memory store over %s (`document<>`, default cadence)" % db, ratio, 3,
+                  "%s (%s CPU); %s against never_checkpoint" % (
+                      fmt_ratio(ratio), fmt_ratio(r.get(name, "tables_vs_memory_cpu")),
+                      fmt_ratio(r.get(name, "tables_vs_never_checkpoint"))) if full else "", quick)
+        name = "tables/catch_up/%s/tree:30k/log:300k/k:100" % policy
+        sp = r.get(name, "speedup")
+        t.at_least("late op k = 100 behind a 300k-op %s document (30k nodes): table store ≥ 30× rebuilding "
+                   "its tables from the log" % db, sp, 30,
+                   "%s: %s vs %s; %s, %s ops undone" % (
+                       fmt_ratio(sp), fmt_ms(r.get(name, "tables_ms")), fmt_ms(r.get(name, "rebuild_ms")),
+                       path_label(r, name, "tables"), fmt_count(r.get(name, "tables_undone"))), quick)
+    return t.text()
+
+
 def earlier_targets(r):  # and other helpers' targets measured here
     t = Targets()
     for n in ("1k", "100k", "1M"):
@@ -857,6 +956,8 @@ def main():
             return machine_text(machine, context)
         if kind == "targets":
             return targets(r, peers)
+        if kind == "tables_targets":
+            return tables_targets(r)
         if kind == "earlier_targets":
             return earlier_targets(r)
         if kind == "peers":

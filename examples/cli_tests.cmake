@@ -4,7 +4,7 @@
 if(TARGET treecrdt_cli AND TARGET treecrdt_replay)
   set(_treecrdt_cli_dir ${CMAKE_CURRENT_LIST_DIR}/../tests/cli)
   cmake_path(NORMAL_PATH _treecrdt_cli_dir)
-  find_program(TREECRDT_SQLITE3_PROGRAM sqlite3 DOC "sqlite3 shell, used by the verify-mismatch CLI test")
+  find_program(TREECRDT_SQLITE3_PROGRAM sqlite3 DOC "sqlite3 shell, used by the CLI tests that corrupt a database")
   set(_treecrdt_sqlite3 "")
   if(TREECRDT_SQLITE3_PROGRAM)
     set(_treecrdt_sqlite3 ${TREECRDT_SQLITE3_PROGRAM})
@@ -14,6 +14,7 @@ if(TARGET treecrdt_cli AND TARGET treecrdt_replay)
       replay_sample replay_stdin_and_alias replay_order_independent replay_bad_line replay_conflict
       replay_missing_file import_and_read import_stored_cadence import_late_ops import_idempotent
       import_bad_input_stores_nothing import_progress_on_terminal verify_detects_mismatch help usage_errors bad_database
+      store_tables_commands store_auto_detection store_export_equality store_verify_detects_corrupt_row
       sync_sqlite_sqlite sync_interrupted sync_killed sync_progress_on_terminal postgres_commands sync_sqlite_postgres
       sync_postgres_postgres)
     add_test(NAME cli_${scenario}

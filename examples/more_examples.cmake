@@ -1,6 +1,7 @@
 # More examples, each built and run as a test (included by examples/CMakeLists.txt):
 #   outline_editor   two replicas, concurrent move cycle, delete vs. edit, converge (memory)
 #   sqlite_app       durable document: close, reopen without a full replay, late op, stats()
+#   tree_tables_app  sqlite_store: the tree in SQL tables, read by a second plain SQLite connection
 #   custom_storage   a storage policy and an op key of your own, checked against the concepts
 #   pg_service       several documents in one PostgreSQL database, late batches, restart
 # docs/examples.md quotes them; the examples_quoted_in_docs test keeps the quotes verbatim.
@@ -16,6 +17,7 @@ treecrdt_example(outline_editor treecrdt::treecrdt)
 treecrdt_example(custom_storage treecrdt::treecrdt)
 if(TARGET treecrdt::sqlite)
   treecrdt_example(sqlite_app treecrdt::sqlite)
+  treecrdt_example(tree_tables_app treecrdt::sqlite)
 endif()
 if(TARGET treecrdt_postgres)
   treecrdt_example(pg_service treecrdt::postgres)
@@ -43,6 +45,14 @@ if(TARGET treecrdt_sqlite_app)
   add_test(NAME example_sqlite_app COMMAND treecrdt_sqlite_app ${CMAKE_CURRENT_BINARY_DIR}/sqlite-app-run)
   set_tests_properties(example_sqlite_app PROPERTIES PASS_REGULAR_EXPRESSION
     "reopened [^\n]*: 200 ops in the log, 199 notes\nlaptop, reopened: ops applied forward 0, catch-ups 1, full replays 0, restored checkpoint at seq 192, replayed 8,.*laptop, after the late op: [^\n]*full replays 0, restored checkpoint at seq 32, replayed 169, late ops 1,.*first note now: from the phone\nsame tree as a full replay: yes")
+endif()
+
+if(TARGET treecrdt_tree_tables_app)
+  # The reopen folds nothing; the SQL view lists the folder as document::children() does (the
+  # deleted item is gone from both, the moved one first, the renamed one renamed).
+  add_test(NAME example_tree_tables_app COMMAND treecrdt_tree_tables_app ${CMAKE_CURRENT_BINARY_DIR}/tree-tables-run)
+  set_tests_properties(example_tree_tables_app PROPERTIES PASS_REGULAR_EXPRESSION
+    "created [^\n]*: 4 ops\nreopened: 0 ops folded at open, 0 tree rows cached\n[^\n]*\n  eggs +eggs\n  rye bread +rye bread\nsame ids in the same order: yes")
 endif()
 
 if(TARGET treecrdt_pg_service)

@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "cli/cli_support.hpp"
@@ -24,9 +25,10 @@ namespace treecrdt_cli {
 
 struct command_help {
   std::string_view name;
-  std::string_view usage;    // after "treecrdt "
-  std::string_view summary;  // one line for the tool's help
-  std::string_view details;  // the command's --help
+  std::string_view usage;       // after "treecrdt "
+  std::string_view summary;     // one line for the tool's help
+  std::string_view details;     // the command's --help
+  bool opens_document = false;  // takes --store (its help is appended to `details`)
 };
 
 inline constexpr command_help replay_help{
@@ -38,7 +40,8 @@ inline constexpr command_help replay_help{
     "number; nothing is printed on standard output and the exit status is 1.\n"};
 
 inline constexpr command_help import_help{
-    "import", "import DOC FILE|- [--batch N] [--cadence N]", "append ops to a document (created if missing)",
+    "import", "import DOC FILE|- [--batch N] [--cadence N] [--store S]",
+    "append ops to a document (created if missing)",
     "Appends the ops of FILE ('-' reads standard input) to the document DOC, creating it if\n"
     "needed. The whole input is read and checked first: a bad line, or an op whose (replica,\n"
     "counter) is already stored in DOC with different content, stores nothing (exit status 1).\n"
@@ -50,36 +53,46 @@ inline constexpr command_help import_help{
     "  --cadence N   write a checkpoint every N materialized ops (0 = none). Stored with DOC, so later\n"
     "                commands keep that spacing; without it the stored value (or 1024) is used.\n"
     "\n"
-    "A progress bar is drawn on standard error when it is a terminal.\n"};
+    "A progress bar is drawn on standard error when it is a terminal.\n",
+    true};
 
 inline constexpr command_help export_help{
-    "export", "export DOC", "print the canonical export of a document",
-    "Opens DOC (restoring its latest checkpoint and replaying the log after it) and prints the\n"
-    "canonical export (SPEC §9) as one JSON line. Two documents holding the same ops print\n"
-    "byte-identical exports.\n"};
+    "export", "export DOC [--store S]", "print the canonical export of a document",
+    "Opens DOC (memory store: restoring its latest checkpoint and replaying the log after it;\n"
+    "table store: reading its tables) and prints the canonical export (SPEC §9) as one JSON line.\n"
+    "Two documents holding the same ops print byte-identical exports, whatever their stores.\n",
+    true};
 
 inline constexpr command_help show_help{
-    "show", "show DOC", "print the tree as an indented outline",
+    "show", "show DOC [--store S]", "print the tree as an indented outline",
     "Prints the visible tree of DOC, one node id per line, indented two spaces per level, children in\n"
     "sibling order. A payload follows the id: \"text\" when it is printable UTF-8, else hex:... .\n"
     "Subtrees under a parent that was never inserted are listed after ROOT as 'detached'.\n"
-    "Tombstoned nodes, their subtrees and nodes in TRASH are not shown; the last line counts them.\n"};
+    "Tombstoned nodes, their subtrees and nodes in TRASH are not shown; the last line counts them.\n",
+    true};
 
 inline constexpr command_help stats_help{
-    "stats", "stats DOC", "print log size, head, frontier, checkpoints and storage size",
+    "stats", "stats DOC [--store S]", "print log size, head, frontier, store, checkpoints and storage size",
     "Prints what DOC stores, without opening the document (nothing is replayed or written):\n"
     "the number of ops, the head (last materialized op and its position), the replay frontier\n"
-    "(set when a catch-up is pending), the checkpoint cadence, every checkpoint with its position\n"
-    "and size, and the storage size in bytes (a SQLite file's pages; a PostgreSQL document's rows).\n"};
+    "(set when a catch-up is pending), the store the other commands would use (for the table\n"
+    "store: its node count and how far its tables are), the checkpoint cadence, every checkpoint\n"
+    "with its position and size, and the storage size in bytes (a SQLite file's pages; a\n"
+    "PostgreSQL document's rows).\n",
+    true};
 
 inline constexpr command_help verify_help{
-    "verify", "verify DOC", "check the materialized state against a fresh fold of the log",
-    "Opens DOC as every command does (latest checkpoint + replay of the log after it) and compares\n"
-    "the result with a fold of the whole log from the start in a separate in-memory document.\n"
-    "Exit status 0 when they are equal, 3 when they differ (the first difference is printed).\n"};
+    "verify", "verify DOC [--store S]", "check the materialized state against a fresh fold of the log",
+    "Opens DOC as every command does (memory store: latest checkpoint + replay of the log after it;\n"
+    "table store: its tables as stored) and compares the result with a fold of the whole log from\n"
+    "the start in a separate in-memory document. Exit status 0 when they are equal, 3 when they\n"
+    "differ (the first difference is printed). That fold reads every op: verify costs O(log size)\n"
+    "with either store, unlike the other reading commands on the table store.\n",
+    true};
 
 inline constexpr command_help sync_help{
-    "sync", "sync DOC_A DOC_B [--batch N] [--max-batches N]", "exchange the ops each of two documents lacks",
+    "sync", "sync DOC_A DOC_B [--batch N] [--max-batches N] [--store S]",
+    "exchange the ops each of two documents lacks",
     "Makes DOC_A and DOC_B hold the same ops: reads both version vectors, sends DOC_B the ops of\n"
     "DOC_A whose (replica, counter) it lacks and DOC_A those of DOC_B, N ops per transaction,\n"
     "then brings each tree up to date once. Any two documents: SQLite and PostgreSQL, either\n"
@@ -90,7 +103,21 @@ inline constexpr command_help sync_help{
     "  --batch N        ops per transaction (1 to 10000000, default 1000)\n"
     "  --max-batches N  stop after N transactions (bounded work per run); a later sync goes on\n"
     "\n"
-    "A progress bar is drawn on standard error when it is a terminal.\n"};
+    "A progress bar is drawn on standard error when it is a terminal. --store applies to both\n"
+    "documents (auto: each as its file holds it).\n",
+    true};
+
+// Appended to the help of every command that opens a document.
+inline constexpr std::string_view store_help =
+    "\n"
+    "  --store S     where the tree is kept while DOC is open:\n"
+    "                tables  in tables of the SQLite file, written with the log (sqlite_store):\n"
+    "                        a current document opens in O(1) and reads are indexed queries;\n"
+    "                        the first open of a file without them creates them from the log\n"
+    "                memory  rebuilt in memory at each open (latest checkpoint + the log after it)\n"
+    "                auto    tables when the file already has them, else memory (the default)\n"
+    "                SQL readers see the tables through the view treecrdt_tree_view. PostgreSQL\n"
+    "                documents use the memory store.\n";
 
 inline constexpr command_help all_commands[] = {replay_help, import_help, export_help, show_help,
                                                 stats_help,  verify_help, sync_help};
@@ -118,6 +145,7 @@ inline void print_tool_help(std::ostream& out) {
 
 inline void print_command_help(std::ostream& out, const command_help& c) {
   out << "usage: treecrdt " << c.usage << "\n\n" << c.summary << ".\n\n" << c.details;
+  if (c.opens_document) out << store_help;
 }
 
 /// Checks the number of positionals and that no help was asked for; returns false when help was
@@ -218,6 +246,7 @@ void import_ops(Doc& doc, const std::vector<treecrdt::json::numbered_op<key>>& n
   if (const auto b = args.option("--batch")) batch = parse_count(*b, "--batch", 1, 10'000'000);
   std::optional<std::uint64_t> cadence;
   if (const auto c = args.option("--cadence")) cadence = parse_count(*c, "--cadence", 0, 1'000'000'000);
+  const store_kind store = store_option(args, where);
 
   // Read and check everything before the database is created or touched.
   input_source in(args.positional[1]);
@@ -228,15 +257,16 @@ void import_ops(Doc& doc, const std::vector<treecrdt::json::numbered_op<key>>& n
                           treecrdt::describe(numbered[*bad].value) + " conflicts with an op stored in " + name +
                           " (same replica and counter, different content); nothing was imported");
     const std::uint64_t stored_before = storage.op_count();
-    auto doc = open_document(std::move(storage), cadence);
-    import_ops(doc, numbered, batch);
-    const std::uint64_t stored_after = doc.storage().op_count();
-    std::cout << "imported " << numbered.size() << " ops from " << in.name() << " into " << name << ": "
-              << stored_after - stored_before << " new, " << numbered.size() - (stored_after - stored_before)
-              << " already stored; " << stored_after << " ops in total, " << doc.storage().list_checkpoints().size()
-              << " checkpoints\n";
-    finish_output();
-    return exit_ok;
+    return with_document(storage, store, cadence, [&](auto& doc) {
+      import_ops(doc, numbered, batch);
+      const std::uint64_t stored_after = doc.storage().op_count();
+      std::cout << "imported " << numbered.size() << " ops from " << in.name() << " into " << name << ": "
+                << stored_after - stored_before << " new, " << numbered.size() - (stored_after - stored_before)
+                << " already stored; " << stored_after << " ops in total, " << doc.storage().list_checkpoints().size()
+                << " checkpoints, " << store_name(doc) << " store\n";
+      finish_output();
+      return exit_ok;
+    });
   });
 }
 
@@ -244,8 +274,8 @@ void import_ops(Doc& doc, const std::vector<treecrdt::json::numbered_op<key>>& n
 
 [[nodiscard]] inline int run_export(const arguments& args) {
   if (!check_arity(args, export_help, 1)) return exit_ok;
-  return with_storage(parse_location(args.positional[0]), open_mode::existing, [](auto& storage) {
-    const auto doc = open_document(std::move(storage));
+  const location where = parse_location(args.positional[0]);
+  return with_existing_document(where, store_option(args, where), [](const auto& doc) {
     std::cout << treecrdt::json::encode_export(doc.export_canonical()) << '\n';
     finish_output();
     return exit_ok;
@@ -254,8 +284,9 @@ void import_ops(Doc& doc, const std::vector<treecrdt::json::numbered_op<key>>& n
 
 [[nodiscard]] inline int run_show(const arguments& args) {
   if (!check_arity(args, show_help, 1)) return exit_ok;
-  return with_storage(parse_location(args.positional[0]), open_mode::existing, [](auto& storage) {
-    const auto doc = open_document(std::move(storage));
+  const location where = parse_location(args.positional[0]);
+  // The outline is drawn from the export: on the table store that reads the tables, folding nothing.
+  return with_existing_document(where, store_option(args, where), [](const auto& doc) {
     const auto e = doc.export_canonical();
     const std::size_t shown = write_outline(std::cout, e, doc.payload(treecrdt::root_node));
     std::cout << e.nodes.size() << " nodes: " << shown << " shown, " << e.nodes.size() - shown
@@ -275,6 +306,7 @@ void import_ops(Doc& doc, const std::vector<treecrdt::json::numbered_op<key>>& n
 [[nodiscard]] inline int run_stats(const arguments& args) {
   if (!check_arity(args, stats_help, 1)) return exit_ok;
   const location where = parse_location(args.positional[0]);
+  const store_kind store = store_option(args, where);
   return with_storage(where, open_mode::existing, [&](auto& storage) {
     const auto meta = storage.load_meta();
     const auto checkpoints = storage.list_checkpoints();
@@ -285,6 +317,7 @@ void import_ops(Doc& doc, const std::vector<treecrdt::json::numbered_op<key>>& n
               << "frontier: "
               << (meta.frontier ? treecrdt::describe_key(*meta.frontier) + " (catch-up pending)" : "none (up to date)")
               << '\n'
+              << "store: " << describe_store(storage, store) << '\n'
               << "cadence: " << (cadence ? *cadence : default_cadence) << (cadence ? "" : " (default)") << '\n'
               << "checkpoints: " << checkpoints.size() << '\n';
     for (const auto& cp : checkpoints)
@@ -298,9 +331,11 @@ void import_ops(Doc& doc, const std::vector<treecrdt::json::numbered_op<key>>& n
 
 // ---- verify --------------------------------------------------------------------------------------
 
-/// The first difference between two exports, in words; nullopt when they are equal.
+/// The first difference between two exports, in words; nullopt when they are equal. `ours` names
+/// the side being checked ("materialized state", or "tables" for the table store).
 [[nodiscard]] inline std::optional<std::string> first_difference(const treecrdt::canonical_export& materialized,
-                                                                 const treecrdt::canonical_export& folded) {
+                                                                 const treecrdt::canonical_export& folded,
+                                                                 const std::string& ours = "materialized state") {
   using treecrdt::to_hex;
   const auto opt_node = [](const std::optional<treecrdt::node_id>& n) { return n ? to_hex(*n) : std::string("none"); };
   const auto opt_bytes = [](const std::optional<treecrdt::bytes>& b) {
@@ -312,23 +347,22 @@ void import_ops(Doc& doc, const std::vector<treecrdt::json::numbered_op<key>>& n
     const auto& f = folded.nodes[i];
     if (m.node != f.node) {
       const auto& first = std::min(m.node, f.node);
-      return "node " + to_hex(first) + " exists only in the " + (m.node < f.node ? "materialized state" : "fresh fold");
+      return "node " + to_hex(first) + " exists only in the " + (m.node < f.node ? ours : "fresh fold");
     }
     const std::string at = "node " + to_hex(m.node) + ": ";
     if (m.parent != f.parent)
-      return at + "parent " + opt_node(m.parent) + " in the materialized state, " + opt_node(f.parent) + " in the fold";
+      return at + "parent " + opt_node(m.parent) + " in the " + ours + ", " + opt_node(f.parent) + " in the fold";
     if (m.order_key != f.order_key)
-      return at + "order_key " + opt_bytes(m.order_key) + " in the materialized state, " + opt_bytes(f.order_key) +
+      return at + "order_key " + opt_bytes(m.order_key) + " in the " + ours + ", " + opt_bytes(f.order_key) +
              " in the fold";
     if (m.tombstoned != f.tombstoned)
-      return at + (m.tombstoned ? "tombstoned" : "alive") + " in the materialized state, " +
+      return at + (m.tombstoned ? "tombstoned" : "alive") + " in the " + ours + ", " +
              (f.tombstoned ? "tombstoned" : "alive") + " in the fold";
     if (m.payload != f.payload)
-      return at + "payload " + opt_bytes(m.payload) + " in the materialized state, " + opt_bytes(f.payload) +
-             " in the fold";
+      return at + "payload " + opt_bytes(m.payload) + " in the " + ours + ", " + opt_bytes(f.payload) + " in the fold";
   }
   if (materialized.nodes.size() != folded.nodes.size())
-    return std::to_string(materialized.nodes.size()) + " nodes in the materialized state, " +
+    return std::to_string(materialized.nodes.size()) + " nodes in the " + ours + ", " +
            std::to_string(folded.nodes.size()) + " in the fold";
   const std::size_t lists = std::min(materialized.children.size(), folded.children.size());
   for (std::size_t i = 0; i < lists; ++i) {
@@ -336,11 +370,11 @@ void import_ops(Doc& doc, const std::vector<treecrdt::json::numbered_op<key>>& n
     const auto& [fp, fk] = folded.children[i];
     if (mp != fp)
       return "node " + to_hex(std::min(mp, fp)) + " has visible children only in the " +
-             (mp < fp ? "materialized state" : "fresh fold");
+             (mp < fp ? ours : "fresh fold");
     if (mk != fk) return "the visible children of node " + to_hex(mp) + " differ";
   }
   if (materialized.children.size() != folded.children.size())
-    return std::to_string(materialized.children.size()) + " children lists in the materialized state, " +
+    return std::to_string(materialized.children.size()) + " children lists in the " + ours + ", " +
            std::to_string(folded.children.size()) + " in the fold";
   return std::nullopt;
 }
@@ -349,14 +383,18 @@ void import_ops(Doc& doc, const std::vector<treecrdt::json::numbered_op<key>>& n
   if (!check_arity(args, verify_help, 1)) return exit_ok;
   const location where = parse_location(args.positional[0]);
   const std::string& path = describe(where);
-  return with_storage(where, open_mode::existing, [&](auto& storage) {
-    auto doc = open_document(std::move(storage));
+  return with_existing_document(where, store_option(args, where), [&](auto& doc) {
+    constexpr bool tables = on_tables<std::remove_cvref_t<decltype(doc)>>;
+    // On the table store this export reads the rows as stored: a corrupted row shows up below.
     const auto materialized = doc.export_canonical();
-    const auto& restored = doc.stats().restored_checkpoint;
-    const std::string how = restored
-                                ? "checkpoint at seq " + std::to_string(restored->seq) + " + " +
-                                      std::to_string(doc.stats().ops_replayed_last_catch_up) + " ops replayed"
-                                : "full replay of " + std::to_string(doc.stats().ops_replayed_last_catch_up) + " ops";
+    const auto& st = doc.stats();
+    const std::uint64_t folded_at_open = st.ops_applied_forward + st.ops_replayed_total;
+    const std::string how =
+        tables ? "tree tables at seq " + std::to_string(doc.head().seq) +
+                     (folded_at_open ? ", " + std::to_string(folded_at_open) + " ops folded into them at open" : "")
+        : st.restored_checkpoint ? "checkpoint at seq " + std::to_string(st.restored_checkpoint->seq) + " + " +
+                                       std::to_string(st.ops_replayed_last_catch_up) + " ops replayed"
+                                 : "full replay of " + std::to_string(st.ops_replayed_last_catch_up) + " ops";
 
     // The reference: every stored op, in key order, into a document that shares nothing with DB.
     memory_document fresh(treecrdt::memory_storage<key>{}, cli_replica);
@@ -373,14 +411,15 @@ void import_ops(Doc& doc, const std::vector<treecrdt::json::numbered_op<key>>& n
     fresh.apply(chunk);
     total += chunk.size();
 
-    if (const auto diff = first_difference(materialized, fresh.export_canonical())) {
-      std::cout << "MISMATCH: the materialized state of " << path << " (" << how
-                << ") differs from a fresh fold of its " << total << " ops: " << *diff << '\n';
+    const std::string ours = tables ? "tables" : "materialized state";
+    if (const auto diff = first_difference(materialized, fresh.export_canonical(), ours)) {
+      std::cout << "MISMATCH: the " << ours << " of " << path << " (" << how << ") differ" << (tables ? "" : "s")
+                << " from a fresh fold of its " << total << " ops: " << *diff << '\n';
       finish_output();
       return exit_mismatch;
     }
-    std::cout << "ok: the materialized state of " << path << " (" << how << ") equals a fresh fold of its " << total
-              << " ops (" << materialized.nodes.size() << " nodes)\n";
+    std::cout << "ok: the " << ours << " of " << path << " (" << how << ") equal" << (tables ? "" : "s")
+              << " a fresh fold of its " << total << " ops (" << materialized.nodes.size() << " nodes)\n";
     finish_output();
     return exit_ok;
   });
@@ -406,6 +445,35 @@ std::uint64_t send_ops(Doc& to, const std::vector<treecrdt::op<key>>& ops, std::
   return sent;
 }
 
+/// The body of `sync` once both documents are open (any pair of storages and stores).
+template <class DocA, class DocB>
+[[nodiscard]] int sync_documents(DocA& a, const location& a_at, DocB& b, const location& b_at, std::uint64_t batch,
+                                 std::optional<std::uint64_t> budget) {
+  // Each side's version vector is read once: what one side lacks of the other's log as it was
+  // when the sync started. Ops appended meanwhile wait for the next sync.
+  const auto a_version = a.version();
+  const auto b_version = b.version();
+  const std::vector<treecrdt::op<key>> to_b = a.ops_since(b_version);
+  const std::vector<treecrdt::op<key>> to_a = b.ops_since(a_version);
+  progress_bar progress(to_b.size() + to_a.size(), "syncing");
+  std::uint64_t done = 0;
+  const std::uint64_t sent_b = send_ops(b, to_b, batch, budget, progress, done);
+  const std::uint64_t sent_a = send_ops(a, to_a, batch, budget, progress, done);
+  progress.message("catching up...");
+  b.catch_up();
+  a.catch_up();
+  progress.finish();
+  const bool complete = sent_b == to_b.size() && sent_a == to_a.size();
+  std::cout << "synced " << describe(a_at) << " and " << describe(b_at) << ": " << sent_b << " ops sent to "
+            << describe(b_at) << ", " << sent_a << " ops sent to " << describe(a_at) << "; "
+            << (complete ? "both hold " + std::to_string(a.storage().op_count()) + " ops"
+                         : std::to_string(to_b.size() + to_a.size() - sent_b - sent_a) +
+                               " ops left for the next sync (--max-batches reached)")
+            << '\n';
+  finish_output();
+  return exit_ok;
+}
+
 [[nodiscard]] inline int run_sync(const arguments& args) {
   if (!check_arity(args, sync_help, 2)) return exit_ok;
   std::uint64_t batch = 1000;
@@ -414,33 +482,13 @@ std::uint64_t send_ops(Doc& to, const std::vector<treecrdt::op<key>>& ops, std::
   if (const auto m = args.option("--max-batches")) budget = parse_count(*m, "--max-batches", 1, UINT64_MAX);
   const location a_at = parse_location(args.positional[0]);
   const location b_at = parse_location(args.positional[1]);
+  const store_kind store = store_option(args, a_at, b_at);
   return with_storage(a_at, open_mode::create, [&](auto& a_storage) {
     return with_storage(b_at, open_mode::create, [&](auto& b_storage) {
-      auto a = open_document(std::move(a_storage));
-      auto b = open_document(std::move(b_storage));
-      // Each side's version vector is read once: what one side lacks of the other's log as it was
-      // when the sync started. Ops appended meanwhile wait for the next sync.
-      const auto a_version = a.version();
-      const auto b_version = b.version();
-      const std::vector<treecrdt::op<key>> to_b = a.ops_since(b_version);
-      const std::vector<treecrdt::op<key>> to_a = b.ops_since(a_version);
-      progress_bar progress(to_b.size() + to_a.size(), "syncing");
-      std::uint64_t done = 0;
-      const std::uint64_t sent_b = send_ops(b, to_b, batch, budget, progress, done);
-      const std::uint64_t sent_a = send_ops(a, to_a, batch, budget, progress, done);
-      progress.message("catching up...");
-      b.catch_up();
-      a.catch_up();
-      progress.finish();
-      const bool complete = sent_b == to_b.size() && sent_a == to_a.size();
-      std::cout << "synced " << describe(a_at) << " and " << describe(b_at) << ": " << sent_b << " ops sent to "
-                << describe(b_at) << ", " << sent_a << " ops sent to " << describe(a_at) << "; "
-                << (complete ? "both hold " + std::to_string(a.storage().op_count()) + " ops"
-                             : std::to_string(to_b.size() + to_a.size() - sent_b - sent_a) +
-                                   " ops left for the next sync (--max-batches reached)")
-                << '\n';
-      finish_output();
-      return exit_ok;
+      return with_document(a_storage, store, std::nullopt, [&](auto& a) {
+        return with_document(b_storage, store, std::nullopt,
+                             [&](auto& b) { return sync_documents(a, a_at, b, b_at, batch, budget); });
+      });
     });
   });
 }
@@ -456,12 +504,12 @@ std::uint64_t send_ops(Doc& to, const std::vector<treecrdt::op<key>>& ops, std::
     std::vector<std::string_view> value_options;
   };
   const command commands[] = {{replay_help, run_replay, {}},
-                              {import_help, run_import, {"--batch", "--cadence"}},
-                              {export_help, run_export, {}},
-                              {show_help, run_show, {}},
-                              {stats_help, run_stats, {}},
-                              {verify_help, run_verify, {}},
-                              {sync_help, run_sync, {"--batch", "--max-batches"}}};
+                              {import_help, run_import, {"--batch", "--cadence", "--store"}},
+                              {export_help, run_export, {"--store"}},
+                              {show_help, run_show, {"--store"}},
+                              {stats_help, run_stats, {"--store"}},
+                              {verify_help, run_verify, {"--store"}},
+                              {sync_help, run_sync, {"--batch", "--max-batches", "--store"}}};
 
   if (args.empty()) {
     std::cerr << "treecrdt: missing command\n";

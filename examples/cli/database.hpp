@@ -4,11 +4,13 @@
 // stored with the document, and the pre-check that makes an import all-or-nothing.
 #include <sqlite3.h>
 
+#include <concepts>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 #include <variant>
@@ -19,6 +21,7 @@
 #include "treecrdt/json.hpp"
 #include "treecrdt/op_codec.hpp"
 #include "treecrdt/storage/sqlite.hpp"
+#include "treecrdt/store/sqlite_store.hpp"
 #if TREECRDT_CLI_WITH_POSTGRES
 #include "cli/postgres_support.hpp"
 #endif
@@ -26,10 +29,11 @@
 namespace treecrdt_cli {
 
 using sqlite_storage = treecrdt::sqlite_storage<key>;
-/// A document of the tool over any storage policy.
-template <class Storage>
-using cli_document = treecrdt::document<key, Storage, treecrdt::memory_store<key>, treecrdt::every_n_ops,
-                                        treecrdt::exponential_retention>;
+using table_store = treecrdt::sqlite_store<key>;
+/// A document of the tool over any storage policy, with the tree in memory or (SQLite only) in
+/// tables of the database. The checkpoint policies only matter to the memory store.
+template <class Storage, class Store = treecrdt::memory_store<key>>
+using cli_document = treecrdt::document<key, Storage, Store, treecrdt::every_n_ops, treecrdt::exponential_retention>;
 using sqlite_document = cli_document<sqlite_storage>;
 
 /// The tool never edits locally; this replica id only names the process to the document.
@@ -139,11 +143,12 @@ inline void store_cadence(sqlite_storage& s, std::uint64_t cadence) { store_cade
   return sqlite_storage::open(path);
 }
 
-/// Opens the document: restores its latest valid checkpoint and replays the log after it, using
-/// the cadence stored by import (or `cadence_override` when given, which is then stored).
-template <class Storage>
-[[nodiscard]] cli_document<Storage> open_document(Storage storage,
-                                                  std::optional<std::uint64_t> cadence_override = std::nullopt) {
+/// Opens the document: the memory store restores its latest valid checkpoint and replays the log
+/// after it; the table store reads its tables and folds only ops stored after their head. Uses the
+/// cadence stored by import (or `cadence_override` when given, which is then stored).
+template <class Store = treecrdt::memory_store<key>, class Storage>
+[[nodiscard]] cli_document<Storage, Store> open_document(Storage storage,
+                                                         std::optional<std::uint64_t> cadence_override = std::nullopt) {
   std::uint64_t cadence = default_cadence;
   if (cadence_override) {
     store_cadence(storage, *cadence_override);
@@ -152,7 +157,86 @@ template <class Storage>
     cadence = *stored;
   }
   auto [every, retention] = policies_for(cadence);
-  return cli_document<Storage>(std::move(storage), cli_replica, every, retention);
+  return cli_document<Storage, Store>(std::move(storage), cli_replica, every, retention);
+}
+
+// ---- the materialized store (--store) ------------------------------------------------------------
+
+/// Where a command keeps the tree while it works on a document.
+enum class store_kind { automatic, memory, tables };
+
+/// The --store option of a command on the documents `where...`; checked before anything is opened.
+template <class... Locations>
+[[nodiscard]] store_kind store_option(const arguments& args, const Locations&... where) {
+  const auto text = args.option("--store");
+  if (!text || *text == "auto") return store_kind::automatic;
+  if (*text == "memory") return store_kind::memory;
+  if (*text != "tables")
+    throw usage_error("--store expects auto, memory or tables, got \"" + std::string(*text) + "\"");
+  if ((std::holds_alternative<postgres_location>(where) || ...))
+    throw usage_error("--store tables works on SQLite files only; PostgreSQL documents use the memory store");
+  return store_kind::tables;
+}
+
+/// True when the database already holds sqlite_store's tables. A plain query: opening the store
+/// itself would create them.
+[[nodiscard]] inline bool has_tree_tables(sqlite_storage& s) {
+  raw_statement find(s.raw_handle(), "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'treecrdt_tree_meta'",
+                     "looking for the tree tables");
+  return find.step();
+}
+
+/// Whether `kind` means the table store for this storage: `auto` follows what the file holds, so
+/// documents written before the tables existed keep the memory store.
+template <class Storage>
+[[nodiscard]] bool use_tables(Storage& storage, store_kind kind) {
+  if constexpr (std::same_as<Storage, sqlite_storage>)
+    return kind == store_kind::tables || (kind == store_kind::automatic && has_tree_tables(storage));
+  else
+    return false;  // store_option() refused `tables` for PostgreSQL
+}
+
+/// Opens the document over `storage` with the store `kind` selects and returns f(doc). f is
+/// instantiated once per document type, so each command's body is written once.
+template <class Storage, class F>
+decltype(auto) with_document(Storage& storage, store_kind kind, std::optional<std::uint64_t> cadence, F&& f) {
+  if constexpr (std::same_as<Storage, sqlite_storage>) {
+    if (use_tables(storage, kind)) {
+      auto doc = open_document<table_store>(std::move(storage), cadence);
+      return f(doc);
+    }
+  }
+  auto doc = open_document(std::move(storage), cadence);
+  return f(doc);
+}
+
+/// True for a document over the table store.
+template <class Doc>
+inline constexpr bool on_tables = std::same_as<typename Doc::store_type, table_store>;
+
+template <class Doc>
+[[nodiscard]] constexpr std::string_view store_name(const Doc&) noexcept {
+  return on_tables<Doc> ? "table" : "memory";
+}
+
+/// The store line of `stats`. Reads the tables' metadata only: nothing is folded or written.
+template <class Storage>
+[[nodiscard]] std::string describe_store(Storage& storage, store_kind kind) {
+  if constexpr (std::same_as<Storage, sqlite_storage>) {
+    if (use_tables(storage, kind)) {
+      // `--store tables` on a file without them: they appear at the next open that uses them.
+      if (!has_tree_tables(storage)) return "tables (not created yet: the next command opening DOC creates them)";
+      table_store store;
+      store.bind(storage);  // the tables exist: binding only reads their schema version
+      if (!store.tables().load_meta()) return "tables (empty: the next command opening DOC fills them)";
+      store.reload_state();
+      const auto& at = store.head();
+      return "tables, " + std::to_string(store.node_count()) + " nodes (ROOT and TRASH included), at seq " +
+             std::to_string(at.seq) +
+             (at == storage.load_meta().head ? " (the log's head)" : " (behind the log: the next open folds the rest)");
+    }
+  }
+  return "memory (rebuilt at each open from the latest checkpoint and the log after it)";
 }
 
 /// Whether a command may create the document it names (import, sync) or needs an existing one.
@@ -183,6 +267,13 @@ decltype(auto) with_storage(const location& where, open_mode mode, F&& f) {
 #else
   throw command_error(pg.shown + ": this treecrdt tool was built without PostgreSQL support");
 #endif
+}
+
+/// Opens the existing document at `where` with the store `kind` selects and returns f(doc).
+template <class F>
+decltype(auto) with_existing_document(const location& where, store_kind kind, F&& f) {
+  return with_storage(where, open_mode::existing,
+                      [&](auto& storage) { return with_document(storage, kind, std::nullopt, f); });
 }
 
 /// The first op (as a position in `ops`) whose (replica, counter) is stored with other content,

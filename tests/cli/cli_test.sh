@@ -208,6 +208,117 @@ case "$scenario" in
     out_has "node 00000000000000000000000000000001: payload hex:627965 in the materialized state, hex:6869207468657265 in the fold"
     ;;
 
+  store_tables_commands)
+    # import --store tables keeps the tree in tables of the file; the reading commands answer from
+    # them (verify names no ops folded at open: nothing was replayed).
+    run 0 "$tool" import "$db" "$data/sample.jsonl" --store tables --batch 2
+    out_has "11 new, 0 already stored; 11 ops in total, 0 checkpoints, table store"
+    run 0 "$tool" show "$db"
+    out_is "$data/sample.show.txt"
+    run 0 "$tool" export "$db"
+    out_is "$data/sample.export.json"
+    run 0 "$tool" stats "$db"
+    out_has "ops: 11"
+    out_has "store: tables, 10 nodes (ROOT and TRASH included), at seq 11 (the log's head)"
+    out_has "checkpoints: 0"
+    run 0 "$tool" verify "$db"
+    out_has "ok: the tables of $db (tree tables at seq 11) equal a fresh fold of its 11 ops (8 nodes)"
+    # Late ops (every op of sample.jsonl sorts before those of late.jsonl) go through the tables' journal.
+    run 0 "$tool" import "$work/late.db" "$data/late.jsonl" --store tables
+    run 0 "$tool" import "$work/late.db" "$data/sample.jsonl" --store tables --batch 4
+    out_has "11 new, 0 already stored; 15 ops in total, 0 checkpoints, table store"
+    cat "$data/late.jsonl" "$data/sample.jsonl" | "$tool" replay - >"$work/expected.json" || fail "reference replay failed"
+    run 0 "$tool" export "$work/late.db"
+    out_is "$work/expected.json"
+    run 0 "$tool" verify "$work/late.db"
+    out_has "ok: the tables of $work/late.db (tree tables at seq 15) equal a fresh fold of its 15 ops"
+    ;;
+
+  store_auto_detection)
+    # Without --store, a file with tree tables opens on them and one without stays on memory.
+    run 0 "$tool" import "$db" "$data/sample.jsonl" --store tables
+    run 0 "$tool" import "$db" "$data/late.jsonl"
+    out_has "15 ops in total, 0 checkpoints, table store"
+    run 0 "$tool" stats "$db"
+    out_has "store: tables, 11 nodes (ROOT and TRASH included), at seq 15 (the log's head)"
+    run 0 "$tool" verify "$db"
+    out_has "ok: the tables of $db (tree tables at seq 15) equal"
+    run 0 "$tool" import "$work/plain.db" "$data/sample.jsonl" --cadence 1
+    out_has "memory store"
+    run 0 "$tool" stats "$work/plain.db"
+    out_has "store: memory"
+    run 0 "$tool" verify "$work/plain.db"
+    out_has "ok: the materialized state of $work/plain.db (checkpoint at seq 11 + 0 ops replayed)"
+    run 0 "$tool" stats "$work/plain.db"
+    out_has "store: memory" # reading it did not add tables
+    # --store memory on a file with tables: the log grows past them; the next open on them catches up.
+    run 0 "$tool" stats "$db" --store memory
+    out_has "store: memory"
+    run 0 "$tool" import "$work/grown.db" "$data/sample.jsonl" --store tables
+    run 0 "$tool" import "$work/grown.db" "$data/late.jsonl" --store memory
+    out_has "memory store"
+    run 0 "$tool" stats "$work/grown.db"
+    out_has "store: tables, 10 nodes (ROOT and TRASH included), at seq 11 (behind the log: the next open folds the rest)"
+    run 0 "$tool" verify "$work/grown.db"
+    out_has "ops folded into them at open) equal a fresh fold of its 15 ops"
+    run 0 "$tool" stats "$work/grown.db"
+    out_has "at seq 15 (the log's head)"
+    # --store tables on a file without them creates them (folding the log once); auto then uses them.
+    run 0 "$tool" stats "$work/plain.db" --store tables
+    out_has "store: tables (not created yet"
+    run 0 "$tool" show "$work/plain.db" --store tables
+    out_is "$data/sample.show.txt"
+    run 0 "$tool" stats "$work/plain.db"
+    out_has "store: tables, 10 nodes"
+    ;;
+
+  store_export_equality)
+    # The same ops give byte-identical exports on both stores, whichever order they arrived in.
+    run 0 "$tool" import "$db" "$data/late.jsonl" --store tables
+    run 0 "$tool" import "$db" "$data/sample.jsonl" --batch 3
+    run 0 "$tool" import "$work/memory.db" "$data/sample.jsonl" --store memory --cadence 2
+    run 0 "$tool" import "$work/memory.db" "$data/late.jsonl" --store memory
+    same_export "$db" "$work/memory.db"
+    run 0 "$tool" export "$db" --store memory
+    out_is "$work/export_a"
+    run 0 "$tool" show "$db"
+    cp "$work/out" "$work/show_tables"
+    run 0 "$tool" show "$work/memory.db"
+    out_is "$work/show_tables"
+    # sync keeps each side on its store: late ops reach a table-store file through its journal.
+    run 0 "$tool" import "$work/half.db" "$data/late.jsonl" --store tables
+    run 0 "$tool" sync "$work/memory.db" "$work/half.db" --batch 4
+    out_has "11 ops sent to $work/half.db, 0 ops sent to $work/memory.db"
+    run 0 "$tool" stats "$work/half.db"
+    out_has "store: tables, 11 nodes (ROOT and TRASH included), at seq 15 (the log's head)"
+    same_export "$work/half.db" "$work/memory.db"
+    run 0 "$tool" verify "$work/half.db"
+    out_has "ok: the tables of $work/half.db (tree tables at seq 15) equal"
+    # --store tables gives a file the sync creates tables of its own.
+    run 0 "$tool" sync "$db" "$work/copy.db" --store tables
+    out_has "15 ops sent to $work/copy.db, 0 ops sent to $db"
+    run 0 "$tool" stats "$work/copy.db"
+    out_has "store: tables, 11 nodes"
+    same_export "$work/copy.db" "$work/memory.db"
+    ;;
+
+  store_verify_detects_corrupt_row)
+    [ -n "$sqlite3_program" ] || exit 77
+    # One payload changed behind the document's back: show and export print it (they read the
+    # tables, they do not fold the log); verify compares with a fold and names the node.
+    run 0 "$tool" import "$db" "$data/sample.jsonl" --store tables
+    run 0 "$tool" verify "$db"
+    "$sqlite3_program" "$db" "UPDATE treecrdt_tree SET payload = x'00'
+      WHERE id = x'00000000000000000000000000000001';" || fail "sqlite3 could not change the row"
+    run 0 "$tool" show "$db"
+    out_has "  00000000000000000000000000000001 hex:00"
+    run 3 "$tool" verify "$db"
+    out_has "MISMATCH: the tables of $db (tree tables at seq 11) differ from a fresh fold of its 11 ops"
+    out_has "node 00000000000000000000000000000001: payload hex:00 in the tables, hex:6869207468657265 in the fold"
+    run 0 "$tool" verify "$db" --store memory # the log itself is intact
+    out_has "ok: the materialized state of $db"
+    ;;
+
   sync_sqlite_sqlite)
     # Two files with different ops: sync sends each what it lacks, both ways, once.
     run 0 "$tool" import "$db" "$data/sample.jsonl"
@@ -359,6 +470,13 @@ case "$scenario" in
       out_has "usage: treecrdt $c"
       err_empty
     done
+    for c in import export show stats verify sync; do
+      run 0 "$tool" "$c" --help
+      out_has "[--store S]"
+      out_has "  --store S     where the tree is kept while DOC is open:"
+    done
+    run 0 "$tool" verify --help
+    out_has "O(log size)"
     run 0 "$replay_tool" --help
     out_has "usage: treecrdt replay FILE|-"
     ;;
@@ -386,6 +504,12 @@ case "$scenario" in
     err_has "option --batch given twice"
     run 2 "$tool" show "$db" --verbose
     err_has "unknown option --verbose"
+    run 2 "$tool" import "$db" "$data/sample.jsonl" --store disk
+    err_has '--store expects auto, memory or tables, got "disk"'
+    run 2 "$tool" replay "$data/sample.jsonl" --store tables
+    err_has "unknown option --store"
+    run 2 "$tool" sync "$db" "postgresql://someone@127.0.0.1:1/db#doc=x" --store tables
+    err_has "--store tables works on SQLite files only"
     [ ! -e "$db" ] || fail "a usage error must not create the database"
     ;;
 
