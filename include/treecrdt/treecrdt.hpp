@@ -5,8 +5,8 @@
 //
 // The components with third-party dependencies are never included from here; include them
 // yourself and link their targets:
-//   <treecrdt/storage/sqlite.hpp>    treecrdt::sqlite
-//   <treecrdt/storage/postgres.hpp>  treecrdt::postgres
+//   <treecrdt/storage/sqlite.hpp>    treecrdt::sqlite     (and store/sqlite_store.hpp: the tree in SQLite)
+//   <treecrdt/storage/postgres.hpp>  treecrdt::postgres   (and store/postgres_store.hpp: the tree in PostgreSQL)
 //   <treecrdt/json.hpp>              treecrdt::json
 #include "bytes.hpp"
 #include "canonical_export.hpp"
@@ -36,4 +36,6 @@
 #include "storage/storage_traits.hpp"
 #include "store/memory_store.hpp"
 #include "store/store_concepts.hpp"
+#include "store/table_store.hpp"
+#include "store/tree_tables.hpp"
 #include "version_vector.hpp"
