@@ -22,6 +22,7 @@
 #include "sqlite/sqlite_test_support.hpp"
 #include "treecrdt/document.hpp"
 #include "treecrdt/storage/sqlite.hpp"
+#include "treecrdt/store/sqlite_store.hpp"
 
 using namespace treecrdt;
 
@@ -30,16 +31,19 @@ namespace {
 using K = default_op_key;
 using batch_list = std::vector<std::vector<op<K>>>;
 using sqlite_document = document<K, sqlite_storage<K>, memory_store<K>, every_n_ops, exponential_retention>;
+// The tree in the file's tables: the kill also lands while rows, journal chunks and verdicts are written.
+using table_document = document<K, sqlite_storage<K>, sqlite_store<K>, every_n_ops, exponential_retention>;
 
 const bytes local_replica("\x01", 1);
 
 /// The child: applies batches[start..] and writes each batch index to `fd` after apply returns.
 /// Never returns; exit code 0 = all batches done, 3 = an exception, 4 = the pipe broke.
+template <class Doc>
 [[noreturn]] void run_writer(const std::string& path, const batch_list& batches, std::size_t start, int fd) {
   int code = 0;
   try {
     // Small cadence and retention unit, so kills also land while checkpoints are written and pruned.
-    sqlite_document doc(sqlite_storage<K>::open(path), local_replica, every_n_ops{8}, exponential_retention{2, 8});
+    Doc doc(sqlite_storage<K>::open(path), local_replica, every_n_ops{8}, exponential_retention{2, 8});
     for (std::size_t i = start; i < batches.size() && code == 0; ++i) {
       doc.apply(batches[i]);
       const auto ack = static_cast<std::uint32_t>(i);
@@ -66,8 +70,9 @@ bool read_ack(int fd, std::uint32_t& ack) {
 
 }  // namespace
 
-TEST_CASE("sqlite crash: a killed writer leaves the acknowledged batches plus at most one whole batch",
-          "[sqlite][crash]") {
+TEMPLATE_TEST_CASE("sqlite crash: a killed writer leaves the acknowledged batches plus at most one whole batch",
+                   "[sqlite][crash]", sqlite_document, table_document) {
+  using Doc = TestType;
   treecrdt_test::temp_dir dir;
   const auto path = dir.file("crash.db");
   const batch_list batches =
@@ -89,7 +94,7 @@ TEST_CASE("sqlite crash: a killed writer leaves the acknowledged batches plus at
     REQUIRE(pid >= 0);
     if (pid == 0) {
       close(fds[0]);
-      run_writer(path, batches, present, fds[1]);
+      run_writer<Doc>(path, batches, present, fds[1]);
     }
     close(fds[1]);
     // Kill after a random number of acknowledgements plus a random delay: the kill point varies
@@ -140,7 +145,7 @@ TEST_CASE("sqlite crash: a killed writer leaves the acknowledged batches plus at
       present = acked + (in_flight_present ? 1 : 0);
     }
     while (expected_batches < present) expected.apply(batches[expected_batches++]);
-    sqlite_document doc(sqlite_storage<K>::open(path), local_replica, every_n_ops{8}, exponential_retention{2, 8});
+    Doc doc(sqlite_storage<K>::open(path), local_replica, every_n_ops{8}, exponential_retention{2, 8});
     REQUIRE(doc.export_canonical() == expected.export_canonical());
     REQUIRE(doc.head().seq == doc.storage().op_count());
   }
