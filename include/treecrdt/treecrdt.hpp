@@ -35,6 +35,7 @@
 #include "storage/storage_concepts.hpp"
 #include "storage/storage_traits.hpp"
 #include "store/memory_store.hpp"
+#include "store/rule6.hpp"
 #include "store/store_concepts.hpp"
 #include "store/table_store.hpp"
 #include "store/tree_tables.hpp"

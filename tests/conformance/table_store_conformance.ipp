@@ -56,7 +56,8 @@ TEMPLATE_TEST_CASE("table store property: the tables equal the reference fold af
   rc::prop("export == reference_fold; the view lists every folder; a reopen changes nothing", [] {
     const auto h = *gen_history<K>();
     const auto d = *gen_delivery<K>(h.ops);
-    const catch_up_path path = *rc::gen::element(catch_up_path::none, catch_up_path::rewind, catch_up_path::full_replay);
+    const catch_up_path path =
+        *rc::gen::element(catch_up_path::none, catch_up_path::rewind, catch_up_path::full_replay);
     const std::uint64_t journal = *rc::gen::element<std::uint64_t>(0, 2, 8, 16384);
     const std::size_t cache = *rc::gen::element<std::size_t>(16, 65536);
     const bool deferred = *rc::gen::arbitrary<bool>();
@@ -117,7 +118,8 @@ TEMPLATE_TEST_CASE("table store property: local edits with random syncs converge
   });
 }
 
-TEMPLATE_TEST_CASE("table store: opening a current document replays nothing and loads no tree", "[table_store]", TREECRDT_TABLE_STORE_FACTORIES) {
+TEMPLATE_TEST_CASE("table store: opening a current document replays nothing and loads no tree", "[table_store]",
+                   TREECRDT_TABLE_STORE_FACTORIES) {
   using F = TestType;
   using K = typename F::key_type;
   F f;
@@ -142,7 +144,8 @@ TEMPLATE_TEST_CASE("table store: opening a current document replays nothing and 
   CHECK(doc.parent(made.back()) == made[2900]);
 }
 
-TEMPLATE_TEST_CASE("table store: a late op after a reopen is absorbed by the persisted journal", "[table_store]", TREECRDT_TABLE_STORE_FACTORIES) {
+TEMPLATE_TEST_CASE("table store: a late op after a reopen is absorbed by the persisted journal", "[table_store]",
+                   TREECRDT_TABLE_STORE_FACTORIES) {
   using F = TestType;
   using K = typename F::key_type;
   F f;
@@ -169,7 +172,8 @@ TEMPLATE_TEST_CASE("table store: a late op after a reopen is absorbed by the per
   CHECK(again.export_canonical() == reference_fold(all));
 }
 
-TEMPLATE_TEST_CASE("table store: a database written by memory_store documents is folded once, then followed", "[table_store]", TREECRDT_TABLE_STORE_FACTORIES) {
+TEMPLATE_TEST_CASE("table store: a database written by memory_store documents is folded once, then followed",
+                   "[table_store]", TREECRDT_TABLE_STORE_FACTORIES) {
   using F = TestType;
   using K = typename F::key_type;
   F f;
@@ -211,7 +215,8 @@ TEMPLATE_TEST_CASE("table store: a database written by memory_store documents is
   CHECK(doc.export_canonical() == reference_fold(all));
 }
 
-TEMPLATE_TEST_CASE("table store: a refused batch leaves the tables as they were", "[table_store]", TREECRDT_TABLE_STORE_FACTORIES) {
+TEMPLATE_TEST_CASE("table store: a refused batch leaves the tables as they were", "[table_store]",
+                   TREECRDT_TABLE_STORE_FACTORIES) {
   using F = TestType;
   using K = typename F::key_type;
   F f;

@@ -124,7 +124,6 @@ TEMPLATE_TEST_CASE("document property: every export keeps the tree invariants", 
   });
 }
 
-
 TEMPLATE_TEST_CASE("document property: local edits with random syncs converge to the reference fold",
                    "[document][property]", default_op_key, compact_op_key) {
   using K = TestType;

@@ -80,5 +80,4 @@ std::vector<op<Key>> run_edits(std::vector<Doc>& docs, const std::vector<edit_st
   return made;
 }
 
-
 }  // namespace treecrdt_test

@@ -48,6 +48,7 @@
 #include "../detail/binary.hpp"
 #include "../head_position.hpp"
 #include "../op_codec.hpp"
+#include "rule6.hpp"
 #include "store_concepts.hpp"
 
 namespace treecrdt {
@@ -233,14 +234,7 @@ class memory_store {
     verdicts_[h->slot] = tomb_verdict::unknown;
     touch(h, part_deleted);
     // Rule 6 is exact only if every gap this deleted_at declares is tracked dot by dot.
-    const version_vector_type gaps = h->deleted_at->gaps();
-    if (!gaps.empty() && !tracked_gaps_.is_aware_of(gaps)) {
-      // Track each such replica's dots from its lowest gap on, for good: a later gap of the same
-      // replica (a tombstone without known_state at a higher counter) then needs no other fold.
-      for (const auto& [r, e] : gaps.entries())
-        tracked_gaps_.add_range(r, e.frontier > 0 ? 1 : e.ranges.front().first, ~std::uint64_t{0});
-      rebuild_required_ = true;
-    }
+    if (detail::track_declared_gaps(*h->deleted_at, tracked_gaps_)) rebuild_required_ = true;
   }
 
   [[nodiscard]] const std::optional<Key>& payload_writer(handle h) const noexcept { return h->payload_writer; }
@@ -273,11 +267,11 @@ class memory_store {
     version_vector_type known;
     visit_subtree(h, [&](const node_rec& m) {
       for (const change_entry& e : m.last_change) in_subtree[e.replica] = true;
-      if (m.payload_writer) copy_entry(applied_, m.payload_writer->replica, known);
+      if (m.payload_writer) detail::copy_replica_dots(applied_, m.payload_writer->replica, known);
       return true;
     });
     for (std::size_t i = 0; i < replicas_.size(); ++i)
-      if (in_subtree[i]) copy_entry(applied_, replicas_[i], known);
+      if (in_subtree[i]) detail::copy_replica_dots(applied_, replicas_[i], known);
     return known;
   }
 
@@ -590,23 +584,13 @@ class memory_store {
 
   bool deleter_saw_whole_subtree(handle h) const {
     const version_vector_type& seen = *h->deleted_at;
-    std::vector<std::uint64_t> seen_max(replicas_.size(), 0);
-    for (const auto& [r, e] : seen.entries())
-      if (const auto it = replica_ids_.find(r); it != replica_ids_.end())
-        seen_max[it->second] = e.ranges.empty() ? e.frontier : e.ranges.back().last;
+    const std::vector<std::uint64_t> seen_max = detail::greatest_seen(seen, replica_ids_, replicas_.size());
     return visit_subtree(h, [&](const node_rec& m) {
       for (const change_entry& e : m.last_change)
         if (e.max > seen_max[e.replica]) return false;
       if (m.exact_dots && !seen.is_aware_of(*m.exact_dots)) return false;
       return !m.payload_writer || seen.contains(m.payload_writer->replica, m.payload_writer->counter);
     });
-  }
-
-  static void copy_entry(const version_vector_type& from, const replica_type& r, version_vector_type& to) {
-    const auto it = from.entries().find(r);
-    if (it == from.entries().end()) return;
-    to.add_range(r, 1, it->second.frontier);
-    for (const counter_range& cr : it->second.ranges) to.add_range(r, cr.first, cr.last);
   }
 
   std::uint32_t intern(const replica_type& r) {

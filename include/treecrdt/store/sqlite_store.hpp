@@ -202,8 +202,7 @@ class sqlite_tree_tables {
           erase(c, "DELETE FROM treecrdt_tree WHERE id = ?1", "tree: removing a node"),
           children(c, "SELECT id, tomb FROM treecrdt_tree WHERE parent = ?1 ORDER BY order_key, id",
                    "tree: listing a folder"),
-          first(c,
-                "SELECT order_key FROM treecrdt_tree WHERE parent = ?1 AND id <> ?2 ORDER BY order_key, id LIMIT 1",
+          first(c, "SELECT order_key FROM treecrdt_tree WHERE parent = ?1 AND id <> ?2 ORDER BY order_key, id LIMIT 1",
                 "tree: first child key"),
           last(c,
                "SELECT order_key FROM treecrdt_tree WHERE parent = ?1 AND id <> ?2"
@@ -235,12 +234,11 @@ class sqlite_tree_tables {
                          "tree: reading the journal"),
           journal_erase(c, "DELETE FROM treecrdt_tree_journal WHERE last_seq = ?1", "tree: dropping a journal chunk"),
           journal_trim(c, "DELETE FROM treecrdt_tree_journal WHERE last_seq <= ?1", "tree: trimming the journal") {}
-    sqlite::statement load, put, erase, children, first, last, next_from, prev_from, rows_first, rows_after,
-        clear_rows, clear_journal, load_meta, store_meta, journal_append, journal_newest, journal_erase, journal_trim;
+    sqlite::statement load, put, erase, children, first, last, next_from, prev_from, rows_first, rows_after, clear_rows,
+        clear_journal, load_meta, store_meta, journal_append, journal_newest, journal_erase, journal_trim;
   };
 
-  explicit sqlite_tree_tables(sqlite::connection& conn)
-      : conn_(&conn), st_(std::make_unique<statements>(conn)) {}
+  explicit sqlite_tree_tables(sqlite::connection& conn) : conn_(&conn), st_(std::make_unique<statements>(conn)) {}
 
   static void bind_optional(sqlite::statement_use& u, int index, const std::optional<bytes>& b) {
     if (b)

@@ -43,6 +43,7 @@
 #include "../head_position.hpp"
 #include "../op_codec.hpp"
 #include "../op_key.hpp"
+#include "rule6.hpp"
 #include "store_concepts.hpp"
 #include "tree_tables.hpp"
 
@@ -215,7 +216,8 @@ class table_store {
     const auto at = it - now.s.summary.begin();
     cached& e = change(h.id);
     if (raises) {
-      if (at < static_cast<std::ptrdiff_t>(e.s.summary.size()) && e.s.summary[static_cast<std::size_t>(at)].replica == ri)
+      if (at < static_cast<std::ptrdiff_t>(e.s.summary.size()) &&
+          e.s.summary[static_cast<std::size_t>(at)].replica == ri)
         e.s.summary[static_cast<std::size_t>(at)].max = counter;
       else
         e.s.summary.insert(e.s.summary.begin() + at, change_entry{ri, counter});
@@ -239,12 +241,7 @@ class table_store {
     if (known)
       for (const auto& entry : known->entries()) intern(entry.first);
     undecide(h.id, e);
-    const version_vector_type gaps = e.s.deleted_at->gaps();
-    if (!gaps.empty() && !tracked_gaps_.is_aware_of(gaps)) {  // as memory_store: track, then refold
-      for (const auto& [rep, g] : gaps.entries())
-        tracked_gaps_.add_range(rep, g.frontier > 0 ? 1 : g.ranges.front().first, ~std::uint64_t{0});
-      rebuild_required_ = true;
-    }
+    if (detail::track_declared_gaps(*e.s.deleted_at, tracked_gaps_)) rebuild_required_ = true;  // as memory_store
   }
 
   [[nodiscard]] const std::optional<Key>& payload_writer(handle h) const { return row(h).s.writer; }
@@ -276,11 +273,11 @@ class table_store {
     version_vector_type known;
     visit_subtree(h.id, [&](const node_state& m) {
       for (const change_entry& c : m.summary) in_subtree[c.replica] = true;
-      if (m.writer) copy_entry(applied_, m.writer->replica, known);
+      if (m.writer) detail::copy_replica_dots(applied_, m.writer->replica, known);
       return true;
     });
     for (std::size_t i = 0; i < replicas_.size(); ++i)
-      if (in_subtree[i]) copy_entry(applied_, replicas_[i], known);
+      if (in_subtree[i]) detail::copy_replica_dots(applied_, replicas_[i], known);
     return known;
   }
 
@@ -291,8 +288,8 @@ class table_store {
   void for_each_child(handle p, F&& f) const {
     if (p.id == trash_node) return;
     for (const tree_child& c : children_rows(p.id)) {
-      const bool tombstoned = c.tomb == tomb_state::undecided ? is_tombstoned(handle{c.id, true})
-                                                              : c.tomb == tomb_state::tombstoned;
+      const bool tombstoned =
+          c.tomb == tomb_state::undecided ? is_tombstoned(handle{c.id, true}) : c.tomb == tomb_state::tombstoned;
       if (!tombstoned) f(handle{c.id, true});
     }
   }
@@ -336,8 +333,8 @@ class table_store {
   [[nodiscard]] canonical_export export_canonical() const {
     canonical_export out;
     for_each_row_page([&](const tree_row& r) {
-      const bool tombstoned = r.tomb == tomb_state::undecided ? is_tombstoned(handle{r.id, true})
-                                                              : r.tomb == tomb_state::tombstoned;
+      const bool tombstoned =
+          r.tomb == tomb_state::undecided ? is_tombstoned(handle{r.id, true}) : r.tomb == tomb_state::tombstoned;
       if (!is_reserved(r.id)) out.nodes.push_back({r.id, r.parent, r.order_key, tombstoned, r.payload});
       if (r.id == trash_node) return;
       std::vector<node_id> kids;
@@ -451,7 +448,8 @@ class table_store {
         row.payload = read_optional_bytes(r);
         row.state = bytes(r.byte_string());
         (void)decode_row(row);  // validates the state against the replica table
-        if (!parents.try_emplace(row.id, row.parent).second) throw detail::decode_failure("snapshot lists a node twice");
+        if (!parents.try_emplace(row.id, row.parent).second)
+          throw detail::decode_failure("snapshot lists a node twice");
         rows.push_back(std::move(row));
       }
       if (!r.at_end()) throw detail::decode_failure("trailing bytes after snapshot");
@@ -468,8 +466,8 @@ class table_store {
       tables_->clear_rows();
       tables_->put_all(rows);
       node_count_ = count;
-      deleted_nodes_ = static_cast<std::uint64_t>(std::count_if(
-          rows.begin(), rows.end(), [](const tree_row& x) { return x.tomb != tomb_state::not_deleted; }));
+      deleted_nodes_ = static_cast<std::uint64_t>(
+          std::count_if(rows.begin(), rows.end(), [](const tree_row& x) { return x.tomb != tomb_state::not_deleted; }));
     } catch (...) {
       clear();
       throw;
@@ -660,10 +658,7 @@ class table_store {
   }
   [[nodiscard]] bool deleter_saw_whole_subtree(node_id id, const node_state& n) const {
     const version_vector_type& seen = *n.deleted_at;
-    std::vector<std::uint64_t> seen_max(replicas_.size(), 0);
-    for (const auto& [r, e] : seen.entries())
-      if (const auto it = replica_ids_.find(r); it != replica_ids_.end())
-        seen_max[it->second] = e.ranges.empty() ? e.frontier : e.ranges.back().last;
+    const std::vector<std::uint64_t> seen_max = detail::greatest_seen(seen, replica_ids_, replicas_.size());
     bool all = true;
     visit_subtree(id, [&](const node_state& m) {
       for (const change_entry& c : m.summary)
@@ -673,12 +668,6 @@ class table_store {
       return true;
     });
     return all;
-  }
-  static void copy_entry(const version_vector_type& from, const replica_type& r, version_vector_type& to) {
-    const auto it = from.entries().find(r);
-    if (it == from.entries().end()) return;
-    to.add_range(r, 1, it->second.frontier);
-    for (const counter_range& cr : it->second.ranges) to.add_range(r, cr.first, cr.last);
   }
   std::uint32_t intern(const replica_type& r) {
     const auto [it, inserted] = replica_ids_.try_emplace(r, static_cast<std::uint32_t>(replicas_.size()));
@@ -866,7 +855,8 @@ class table_store {
       if (recs.empty() || recs.front().before.seq + 1 != c.first_seq || recs.back().before.seq + 1 != c.last_seq)
         throw detail::decode_failure("the chunk's ops do not match its positions");
     } catch (const detail::decode_failure& f) {
-      throw corrupt("undo journal chunk ending at op " + std::to_string(c.last_seq) + " cannot be decoded: " + f.what());
+      throw corrupt("undo journal chunk ending at op " + std::to_string(c.last_seq) +
+                    " cannot be decoded: " + f.what());
     }
     return recs;
   }
