@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -524,6 +525,7 @@ class table_store {
 
   static constexpr std::uint64_t max_seq = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
   static constexpr std::uint8_t meta_format = 1;
+  static constexpr std::size_t journal_chunk_ops = 128;
 
   [[nodiscard]] Tables* checked_tables() const {
     if (!tables_) throw std::logic_error("table_store: used before bind()");
@@ -602,9 +604,13 @@ class table_store {
     dirty_.clear();
     if (!rows.empty()) tables_->put_all(rows);
   }
+  // Chunks of at most journal_chunk_ops ops, so that rewinding k ops reads and rewrites O(k + that)
+  // bytes however large the transaction was.
   void write_journal_chunk() {
-    if (pending_.empty()) return;
-    tables_->journal_append(encode_chunk(pending_));
+    for (std::size_t from = 0; from < pending_.size(); from += journal_chunk_ops) {
+      const std::size_t to = std::min(pending_.size(), from + journal_chunk_ops);
+      tables_->journal_append(encode_chunk(std::span<const undo_record>(pending_.data() + from, to - from)));
+    }
     pending_.clear();
   }
   // Every verdict left undecided by this transaction, decided on rows that are all written.
@@ -808,7 +814,7 @@ class table_store {
     optional_bytes(w, s->payload);
     encode_state(w, *s);
   }
-  [[nodiscard]] journal_chunk encode_chunk(const std::vector<undo_record>& recs) const {
+  [[nodiscard]] journal_chunk encode_chunk(std::span<const undo_record> recs) const {
     journal_chunk c;
     c.first_seq = recs.front().before.seq + 1;
     c.last_seq = recs.back().before.seq + 1;
