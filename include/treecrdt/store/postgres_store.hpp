@@ -174,7 +174,7 @@ inline constexpr std::array<statement_text, tree_statement_count> tree_statement
      "SELECT id, parent, order_key, tomb, payload, state FROM treecrdt_tree WHERE doc = $1 ORDER BY id LIMIT $2",
      {bytea_oid, int8_oid}},
     {"treecrdt_tree_rows_after",
-     "SELECT id, parent, order_key, tomb, payload, state FROM treecrdt_tree WHERE doc = $1 AND id >= $2"
+     "SELECT id, parent, order_key, tomb, payload, state FROM treecrdt_tree WHERE doc = $1 AND id > $2"
      " ORDER BY id LIMIT $3",
      {bytea_oid, bytea_oid, int8_oid}},
     {"treecrdt_tree_clear_rows",
