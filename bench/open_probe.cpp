@@ -2,7 +2,7 @@
 //
 // Opens an existing SQLite document in a fresh process and lists ROOT's children, then prints one
 // JSON object: the time to open, to list and in all (ms), the children and nodes seen, and the
-// process's peak resident set (getrusage ru_maxrss, KB) before opening and at the end. Spawned by
+// process's peak resident set (VmHWM, KB) before opening and at the end. Spawned by
 // tables_bench.cpp (issue 11's open target): a peak RSS is only meaningful in a process that did
 // nothing else. `tables` opens it as document<K, sqlite_storage<K>, sqlite_store<K>> (the tree in
 // the database), `memory` as document<K, sqlite_storage<K>> (restore a checkpoint, replay).
@@ -11,7 +11,9 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 
@@ -25,7 +27,14 @@ namespace {
 using key = treecrdt::default_op_key;
 using storage = treecrdt::sqlite_storage<key>;
 
+// The peak resident set of this process's own address space (VmHWM). Not getrusage's ru_maxrss:
+// Linux keeps that across execve, so a probe spawned by a big benchmark process would report the
+// parent's footprint (ru_maxrss is the fallback where /proc is missing).
 long peak_rss_kb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   return u.ru_maxrss;

@@ -12,7 +12,7 @@
 //                                 (a warm open), but each open is a new connection with an empty
 //                                 SQLite cache. Then, once per repetition, treecrdt_open_probe
 //                                 (open_probe.cpp) does the same in a fresh process for each store
-//                                 and reports its peak resident set (ru_maxrss).
+//                                 and reports its peak resident set (VmHWM).
 //   tables/apply/sqlite/M/batch:B  three documents in three files (synchronous = FULL), all holding
 //                                 the same starting tree, each receive the same B fresh ops per
 //                                 iteration through document::apply, in rotating order: sqlite_store,
@@ -251,8 +251,9 @@ void open_bench(benchmark::State& state, std::size_t nodes) {
   // Once per repetition, untimed by the library: a fresh process per store.
   for (const char* store : {"tables", "memory"}) {
     const probe_output p = run_probe(store == std::string("tables") ? fx.tables_file : fx.memory_file, store);
-    if (p.number("children") != static_cast<double>(fx.folders))
-      throw std::logic_error(std::string("treecrdt_open_probe saw the wrong tree: ") + p.json);
+    if (p.number("children") != static_cast<double>(fx.folders) ||
+        (store == std::string("tables") && p.number("ops_folded") != 0))
+      throw std::logic_error(std::string("treecrdt_open_probe saw the wrong tree or folded ops: ") + p.json);
     const std::string prefix = std::string(store) + "_probe";
     state.counters[prefix + "_ms"] = figure(p.number("total_ms"));
     state.counters[prefix + "_peak_rss_bytes"] = figure(p.number("max_rss_kb") * 1024.0);
