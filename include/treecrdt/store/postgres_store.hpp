@@ -121,8 +121,9 @@ enum class tree_statement : std::uint8_t {
   journal_newest_before,
   journal_erase,
   journal_trim_through,
+  update_states,
 };
-inline constexpr std::size_t tree_statement_count = 20;
+inline constexpr std::size_t tree_statement_count = 21;
 
 // Row columns, in this order wherever rows are read: id, parent, order_key, tomb, payload, state.
 // $1 is always the document id.
@@ -203,6 +204,13 @@ inline constexpr std::array<statement_text, tree_statement_count> tree_statement
     {"treecrdt_tree_journal_trim_through",
      "DELETE FROM treecrdt_tree_journal WHERE doc = $1 AND last_seq <= $2",
      {bytea_oid, int8_oid}},
+    // Rows whose parent and order key are as stored: no indexed column changes, so the server can
+    // update them in place (HOT) without touching treecrdt_tree_by_parent.
+    {"treecrdt_tree_update_states",
+     "UPDATE treecrdt_tree AS t SET tomb = r.tomb, payload = r.payload, state = r.state"
+     " FROM unnest($2::bytea[], $3::int2[], $4::bytea[], $5::bytea[]) AS r(id, tomb, payload, state)"
+     " WHERE t.doc = $1 AND t.id = r.id",
+     {bytea_oid, bytea_array_oid, int2_array_oid, bytea_array_oid, bytea_array_oid}},
 }};
 
 namespace detail {
@@ -226,7 +234,7 @@ namespace detail {
 }
 }  // namespace detail
 
-static_assert(static_cast<std::size_t>(tree_statement::journal_trim_through) + 1 == tree_statement_count,
+static_assert(static_cast<std::size_t>(tree_statement::update_states) + 1 == tree_statement_count,
               "one tree_statements[] entry per enumerator, in order");
 static_assert(detail::every_tree_statement_types_its_parameters(), "a tree statement's types do not match its $n");
 
@@ -337,6 +345,27 @@ class postgres_tree_tables {
         .add_owned(std::move(payloads).finish())
         .add_owned(std::move(states).finish());
     (void)run(pg::tree_statement::put_all, p, "put_all");
+  }
+
+  /// Requires: a transaction; each row exists with the parent and order key it names. Effects:
+  ///   rewrites tomb, payload and state of each, in one statement (ids distinct).
+  void update_states(const std::vector<tree_row>& rows) {
+    pg::document_session& s = require_transaction("update_states");
+    if (rows.empty()) return;
+    pg::array_builder ids(pg::bytea_oid), tombs(pg::int2_oid), payloads(pg::bytea_oid), states(pg::bytea_oid);
+    for (const tree_row& row : rows) {
+      ids.add_bytes(detail::node_id_bytes(row.id));
+      tombs.add_bytes(tomb_binary(row.tomb));
+      add_optional(payloads, row.payload);
+      states.add_bytes(row.state);
+    }
+    pg::params p;
+    p.add_bytes(s.doc)
+        .add_owned(std::move(ids).finish())
+        .add_owned(std::move(tombs).finish())
+        .add_owned(std::move(payloads).finish())
+        .add_owned(std::move(states).finish());
+    (void)run(pg::tree_statement::update_states, p, "update_states");
   }
 
   /// The rows of those ids that exist, in no particular order (each once, even if asked twice).

@@ -21,9 +21,10 @@
 //       Every node but ROOT and TRASH with its visible parent (TRASH's id for a tombstoned node), so
 //         SELECT id FROM treecrdt_tree_view WHERE parent = ?1 ORDER BY order_key, id
 //       lists a folder exactly as document::children() does, for every parent but TRASH.
-// The tables are created, in one transaction, the first time a document with this store opens the
-// database; a database written only by documents with another store has none, and gets them then
-// (the tree is then folded from the log once).
+// Binding sets the connection's page cache to 64 MB (PRAGMA cache_size = -65536; an application may
+// set another value after opening the document). The tables are created, in one transaction, the first time a document
+// with this store opens the database; a database written only by documents with another store has none, and gets them
+// then (the tree is then folded from the log once).
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -49,6 +50,10 @@ class sqlite_tree_tables {
   template <OpKey Key>
   [[nodiscard]] static sqlite_tree_tables open(sqlite_storage<Key>& storage) {
     sqlite::connection& conn = storage.database();
+    // The tree's pages are read and written all over its B-trees (a node's parent is anywhere): a
+    // page cache of 64 MB instead of SQLite's 2 MB keeps a transaction from spilling and re-reading
+    // them. It grows only as pages are used (an open that lists a folder reads a handful).
+    conn.exec("PRAGMA cache_size = -65536", "sizing the page cache for the tree tables");
     if (!has_tables(conn)) {
       auto tx = storage.begin();
       if (!has_tables(conn)) conn.exec(create_sql, "creating the tree tables");
@@ -92,6 +97,16 @@ class sqlite_tree_tables {
   }
   void put_all(const std::vector<tree_row>& rows) {
     for (const tree_row& r : rows) put(r);
+  }
+  void update_states(const std::vector<tree_row>& rows) {
+    for (const tree_row& r : rows) {
+      auto u = st_->update_state.use();
+      u.bind_blob(1, detail::node_id_bytes(r.id));
+      u.bind(2, static_cast<std::int64_t>(r.tomb));
+      bind_optional(u, 3, r.payload);
+      u.bind_blob(4, r.state);
+      u.run();
+    }
   }
   void erase(node_id id) {
     auto u = st_->erase.use();
@@ -199,6 +214,8 @@ class sqlite_tree_tables {
               " ON CONFLICT (id) DO UPDATE SET parent = excluded.parent, order_key = excluded.order_key,"
               " tomb = excluded.tomb, payload = excluded.payload, state = excluded.state",
               "tree: writing a node"),
+          update_state(c, "UPDATE treecrdt_tree SET tomb = ?2, payload = ?3, state = ?4 WHERE id = ?1",
+                       "tree: rewriting a node's state"),
           erase(c, "DELETE FROM treecrdt_tree WHERE id = ?1", "tree: removing a node"),
           children(c, "SELECT id, tomb FROM treecrdt_tree WHERE parent = ?1 ORDER BY order_key, id",
                    "tree: listing a folder"),
@@ -234,8 +251,9 @@ class sqlite_tree_tables {
                          "tree: reading the journal"),
           journal_erase(c, "DELETE FROM treecrdt_tree_journal WHERE last_seq = ?1", "tree: dropping a journal chunk"),
           journal_trim(c, "DELETE FROM treecrdt_tree_journal WHERE last_seq <= ?1", "tree: trimming the journal") {}
-    sqlite::statement load, put, erase, children, first, last, next_from, prev_from, rows_first, rows_after, clear_rows,
-        clear_journal, load_meta, store_meta, journal_append, journal_newest, journal_erase, journal_trim;
+    sqlite::statement load, put, update_state, erase, children, first, last, next_from, prev_from, rows_first,
+        rows_after, clear_rows, clear_journal, load_meta, store_meta, journal_append, journal_newest, journal_erase,
+        journal_trim;
   };
 
   explicit sqlite_tree_tables(sqlite::connection& conn) : conn_(&conn), st_(std::make_unique<statements>(conn)) {}

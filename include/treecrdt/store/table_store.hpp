@@ -115,7 +115,7 @@ class table_store {
     write_meta(meta);
     tables_->store_meta(meta);
     if (head_.seq > journal_limit_) tables_->journal_trim_through(head_.seq - journal_limit_);
-    if (cache_.size() > cache_limit_) drop_cache();
+    if (cache_.size() > cache_limit_) evict();
   }
 
   /// Forgets every change not flushed and committed (after a rollback). reload_state() must follow
@@ -152,6 +152,7 @@ class table_store {
   [[nodiscard]] handle ensure(node_id id) {
     if (lookup(id)) return {id, true};
     cached& e = cache_[id];
+    e.created_in = op_serial_;
     absent_.erase(id);
     ++node_count_;
     mark_dirty(id, e);
@@ -163,7 +164,7 @@ class table_store {
   }
   [[nodiscard]] handle find(node_id id) const {
     // A read between transactions: nothing unwritten is cached, so rows may go.
-    if (cache_.size() > cache_limit_ && tables_ && !tables_->in_transaction()) drop_rows();
+    if (cache_.size() > cache_limit_ && tables_ && !tables_->in_transaction()) evict();
     return lookup(id) ? handle{id, true} : handle{};
   }
   [[nodiscard]] handle parent_of(handle h) const {
@@ -172,8 +173,10 @@ class table_store {
   }
   [[nodiscard]] node_id id_of(handle h) const noexcept { return h.id; }
 
-  /// Rule 1: the walk from p to the top, over cached rows. O(depth of p).
+  /// Rule 1: the walk from p to the top, over cached rows. O(depth of p), and O(1) for a node the
+  /// current op created (it has no descendants yet, so nothing can be placed above itself).
   [[nodiscard]] bool would_cycle(handle n, handle p) const {
+    if (const cached* e = lookup(n.id); e && e->created_in == op_serial_ && op_serial_ != 0) return false;
     std::uint64_t steps = 0;
     for (std::optional<node_id> x = p.id; x; x = row(handle{*x, true}).s.parent) {
       if (*x == n.id) return true;
@@ -187,7 +190,7 @@ class table_store {
     if (cache_.size() > cache_limit_ && tables_ && tables_->in_transaction()) {
       write_journal_chunk();
       write_dirty_rows();
-      drop_rows();
+      evict();
     }
     applied_.observe(key.replica, key.counter);
     op_replica_ = intern(key.replica);
@@ -202,6 +205,7 @@ class table_store {
     if (e.s.parent) invalidate_upwards(*e.s.parent);
     e.s.parent = p.id;
     e.s.order_key = order_key;
+    e.moved = true;
     invalidate_upwards(h.id);
   }
 
@@ -515,7 +519,11 @@ class table_store {
     node_state s;
     tomb_state tomb = tomb_state::not_deleted;
     bool dirty = false;
-    std::uint64_t imaged_at = 0;  // op_serial_ of the journal record holding this row's before-image
+    bool stored = false;           // the tables hold a row for it (loaded, or written in this transaction)
+    bool moved = false;            // parent or order key changed since the row was last read or written
+    mutable bool used = false;     // read since the last eviction pass (second chance)
+    std::uint64_t created_in = 0;  // op_serial_ of the op that created it (0: older than this session)
+    std::uint64_t imaged_at = 0;   // op_serial_ of the journal record holding this row's before-image
   };
   struct undo_record {
     Key key;
@@ -538,7 +546,10 @@ class table_store {
   // ---- the cache -------------------------------------------------------------------------------
 
   [[nodiscard]] cached* lookup(node_id id) const {
-    if (const auto it = cache_.find(id); it != cache_.end()) return &it->second;
+    if (const auto it = cache_.find(id); it != cache_.end()) {
+      it->second.used = true;
+      return &it->second;
+    }
     if (absent_.contains(id)) return nullptr;
     auto r = checked_tables()->load(id);
     if (!r) return nullptr;
@@ -580,6 +591,19 @@ class table_store {
       if (steps > node_count_ + 2) throw corrupt("the parent chain of " + to_hex(id) + " has a cycle");
     }
   }
+  // Second chance: rows not read since the last pass go first; if that is not enough, any clean
+  // row. Called only where nothing unwritten is cached and no caller holds a reference.
+  void evict() const {
+    const std::size_t target = cache_limit_ - cache_limit_ / 4;
+    for (auto it = cache_.begin(); it != cache_.end();)
+      if (!it->second.used && !it->second.dirty && !is_reserved(it->first))
+        it = cache_.erase(it);
+      else
+        (it++)->second.used = false;
+    for (auto it = cache_.begin(); it != cache_.end() && cache_.size() > target;)
+      it = it->second.dirty || is_reserved(it->first) ? std::next(it) : cache_.erase(it);
+    if (absent_.size() > cache_limit_) absent_.clear();
+  }
   void drop_rows() const {
     cache_.clear();
     absent_.clear();
@@ -593,16 +617,20 @@ class table_store {
 
   void write_dirty_rows() const {
     if (dirty_.empty()) return;
-    std::vector<tree_row> rows;
-    rows.reserve(dirty_.size());
+    // Rows in place under the same parent change no index entry: only their state is rewritten.
+    std::vector<tree_row> placed;
+    std::vector<tree_row> in_place;
     for (const node_id& id : dirty_) {
       const auto it = cache_.find(id);
       if (it == cache_.end() || !it->second.dirty) continue;  // undone creation, or listed twice
-      it->second.dirty = false;
-      rows.push_back(encode_row(id, it->second));
+      cached& e = it->second;
+      (e.stored && !e.moved ? in_place : placed).push_back(encode_row(id, e));
+      e.dirty = e.moved = false;
+      e.stored = true;
     }
     dirty_.clear();
-    if (!rows.empty()) tables_->put_all(rows);
+    if (!placed.empty()) tables_->put_all(placed);
+    if (!in_place.empty()) tables_->update_states(in_place);
   }
   // Chunks of at most journal_chunk_ops ops, so that rewinding k ops reads and rewrites O(k + that)
   // bytes however large the transaction was.
@@ -701,6 +729,7 @@ class table_store {
         continue;
       }
       e.s = *it->second;
+      e.moved = true;  // (conservative: the image may hold another parent)
       if (e.s.deleted_at) ++deleted_nodes_;
       undecide(id, e);
     }
@@ -798,6 +827,7 @@ class table_store {
     } catch (const detail::decode_failure& f) {
       throw corrupt("the row of node " + to_hex(row.id) + " cannot be decoded: " + f.what());
     }
+    e.stored = true;
     e.tomb = e.s.deleted_at ? row.tomb : tomb_state::not_deleted;
     if (e.tomb == tomb_state::not_deleted && e.s.deleted_at) e.tomb = tomb_state::undecided;
     if (e.tomb == tomb_state::undecided) undecided_.insert(row.id);

@@ -86,6 +86,9 @@ namespace detail {
 ///   put(row)                                 insert or replace the row with row.id. O(log n).
 ///   put_all(rows)                            put() of each, in as few round trips as the database
 ///                                            allows (one statement for PostgreSQL). O(m log n).
+///   update_states(rows)                      rows that exist with the parent and order key given:
+///                                            rewrite only tomb, payload and state (no index entry
+///                                            changes; one statement for PostgreSQL). O(m log n).
 ///   load_many(ids) -> vector<tree_row>       the rows of those ids that exist, any order; one round
 ///                                            trip for PostgreSQL. O(m log n).
 ///   erase(id)                                remove the row if present. O(log n).
@@ -116,6 +119,7 @@ concept TreeTables =
       { t.load(id) } -> std::same_as<std::optional<tree_row>>;
       t.put(row);
       t.put_all(rows);
+      t.update_states(rows);
       { t.load_many(ids) } -> std::same_as<std::vector<tree_row>>;
       t.erase(id);
       { t.children(id) } -> std::same_as<std::vector<tree_child>>;
