@@ -6,6 +6,11 @@
 //                             rows into a table shaped like treecrdt_ops (same columns and types, same
 //                             primary key and secondary index), the COPY stream built beforehand, in
 //                             one transaction (BEGIN, COPY, COMMIT).
+//   tables/apply/postgres/inserts/batch:B   issue 11: three documents of the database — postgres_store
+//                             (the tree in its tables), `document<K, postgres_storage<K>>` (memory
+//                             store, default cadence) and the same with never_checkpoint — start from
+//                             the same tree and receive the same B new nodes under random existing
+//                             ones per iteration, in rotating order (counters as tables_bench.cpp's).
 // Each fixture uses fresh document ids and a fresh raw table; they are left in the database
 // (meant for a throwaway server) except the raw table, which is dropped afterwards.
 #include <libpq-fe.h>
@@ -14,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <span>
@@ -27,6 +33,7 @@
 #include "support/workload.hpp"
 #include "treecrdt/op_codec.hpp"
 #include "treecrdt/storage/postgres.hpp"
+#include "treecrdt/store/postgres_store.hpp"
 
 namespace treecrdt::bench {
 namespace {
@@ -148,6 +155,74 @@ struct postgres_backend {
   }
 };
 
+// ---- issue 11: the tree in PostgreSQL tables ----------------------------------------------------
+
+struct tables_apply_fixture {
+  using tables_doc = document<key, storage, postgres_store<key>>;
+  using memory_doc = document<key, storage>;
+  using never_doc = document<key, storage, memory_store<key>, never_checkpoint>;
+  tables_apply_fixture(const std::string& url, std::size_t base)
+      : gen(43, shallow_depth_limit(base)),
+        tables(storage(url, unique_name("treecrdt_bench_tables")), observer_replica<key>()),
+        memory(storage(url, unique_name("treecrdt_bench_tables_memory")), observer_replica<key>()),
+        never(storage(url, unique_name("treecrdt_bench_tables_never")), observer_replica<key>()) {
+    const std::vector<op<key>> ops = gen.grow(base);
+    for (std::size_t i = 0; i < ops.size(); i += 10000) {
+      const std::span<const op<key>> slice(ops.data() + i, std::min<std::size_t>(10000, ops.size() - i));
+      tables.apply(slice);
+      memory.apply(slice);
+      never.apply(slice);
+    }
+  }
+  op_stream<key> gen;
+  tables_doc tables;
+  memory_doc memory;
+  never_doc never;
+};
+
+void tables_apply(benchmark::State& state, const std::string& url, std::size_t base, std::size_t batch) {
+  auto& fx = cached_fixture<tables_apply_fixture>("tables/apply/postgres/" + std::to_string(base),
+                                                  [&] { return std::make_shared<tables_apply_fixture>(url, base); });
+  double tables_s = 0, memory_s = 0, never_s = 0, tables_cpu = 0;
+  std::uint64_t ops = 0;
+  std::uint64_t round = 0;
+  for (auto _ : state) {
+    const std::vector<op<key>> next = fx.gen.grow(batch);
+    const std::span<const op<key>> all(next);
+    double ta = 0;
+    const auto timed = [](double& total, auto&& work) {
+      const stopwatch sw;
+      work();
+      const double t = sw.seconds();
+      total += t;
+      return std::pair{t, sw.cpu_seconds()};
+    };
+    const std::function<void()> paths[] = {
+        [&] {
+          const auto [t, cpu] = timed(tables_s, [&] { fx.tables.apply(all); });
+          ta = t;
+          tables_cpu += cpu;
+        },
+        [&] { (void)timed(memory_s, [&] { fx.memory.apply(all); }); },
+        [&] { (void)timed(never_s, [&] { fx.never.apply(all); }); },
+    };
+    rotated(paths, round++);
+    state.SetIterationTime(ta);
+    ops += next.size();
+  }
+  if (fx.tables.head() != fx.memory.head() || fx.tables.store().node_count() != fx.memory.store().node_count())
+    throw std::logic_error("the PostgreSQL table store and the memory store disagree after the same ops");
+  const double n = static_cast<double>(ops);
+  state.SetItemsProcessed(static_cast<std::int64_t>(ops));
+  state.counters["tables_ops_per_s"] = figure(n / tables_s);
+  state.counters["tables_ops_per_s_cpu"] = figure(n / tables_cpu);
+  state.counters["memory_ops_per_s"] = figure(n / memory_s);
+  state.counters["never_checkpoint_ops_per_s"] = figure(n / never_s);
+  state.counters["tables_vs_memory"] = figure(tables_s / memory_s);
+  state.counters["tables_vs_never_checkpoint"] = figure(tables_s / never_s);
+  state.counters["nodes"] = figure(static_cast<double>(fx.tables.store().node_count()));
+}
+
 const registrar postgres_benchmarks([] {
   const std::string url = pg_url();
   if (url.empty()) {
@@ -156,6 +231,11 @@ const registrar postgres_benchmarks([] {
   }
   register_appends("postgres", postgres_backend{url}, {100, 10000},
                    [](std::size_t b) -> std::int64_t { return b == 100 ? pick(50, 5) : pick(5, 1); });
+  const std::size_t base = pick<std::size_t>(20000, 2000);
+  add(
+      "tables/apply/postgres/inserts/batch:10k",
+      [url, base](benchmark::State& s) { tables_apply(s, url, base, 10000); }, benchmark::kMillisecond)
+      ->Iterations(pick(5, 1));
 });
 
 }  // namespace

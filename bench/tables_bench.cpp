@@ -88,11 +88,6 @@ void apply_in_slices(Doc& doc, std::span<const op<key>> ops) {
   for (std::size_t i = 0; i < ops.size(); i += slice) doc.apply(ops.subspan(i, std::min(slice, ops.size() - i)));
 }
 
-/// Runs `paths` in an order rotated by `round`, so that none always runs right after another.
-void rotated(std::span<const std::function<void()>> paths, std::uint64_t round) {
-  for (std::size_t i = 0; i < paths.size(); ++i) paths[(round + i) % paths.size()]();
-}
-
 // ---- 1. open + list ROOT -------------------------------------------------------------------------
 
 /// √N folders under ROOT, then each folder's children (N nodes in all), from four replicas taking

@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -42,6 +43,12 @@ inline bool& any_benchmark_failed() {
 
 /// Functions that register benchmarks, collected at static-initialization time and called by
 /// main() once the command line is known (sizes depend on --quick).
+/// Runs `paths` in an order rotated by `round`, so that none always runs right after another
+/// (paired measurements: the machine's state weighs on each path alike).
+inline void rotated(std::span<const std::function<void()>> paths, std::uint64_t round) {
+  for (std::size_t i = 0; i < paths.size(); ++i) paths[(round + i) % paths.size()]();
+}
+
 inline std::vector<std::function<void()>>& registrars() {
   static std::vector<std::function<void()>> all;
   return all;
