@@ -26,10 +26,10 @@ struct postgres_tables_location {
   [[nodiscard]] std::vector<treecrdt::node_id> view_children(treecrdt::node_id parent) {
     if (!reader) reader = std::make_unique<treecrdt_pg_test::side_connection>(treecrdt_pg_test::pg_url());
     std::vector<treecrdt::node_id> out;
-    for (const std::string& hex : reader->query(
-             "SELECT encode(id, 'hex') FROM treecrdt_tree_view WHERE doc = convert_to($1, 'UTF8')"
-             " AND parent = decode($2, 'hex') ORDER BY order_key, id",
-             {doc, treecrdt::to_hex(parent)}))
+    for (const std::string& hex :
+         reader->query("SELECT encode(id, 'hex') FROM treecrdt_tree_view WHERE doc = convert_to($1, 'UTF8')"
+                       " AND parent = decode($2, 'hex') ORDER BY order_key, id",
+                       {doc, treecrdt::to_hex(parent)}))
       out.push_back(*treecrdt::node_id_from_hex(hex));
     return out;
   }
