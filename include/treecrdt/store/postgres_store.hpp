@@ -488,12 +488,13 @@ class postgres_tree_tables {
   /// The chunk with the greatest last_seq < `before` (any chunk when none), or none.
   /// O(log chunks + size): one index descent.
   [[nodiscard]] std::optional<journal_chunk> journal_newest(std::optional<std::uint64_t> before) {
-    if (before && *before == 0) return std::nullopt;
-    if (before && *before > bigint_max) before.reset();  // every stored last_seq is below it
+    const std::uint64_t limit = before.value_or(0);
+    if (before && limit == 0) return std::nullopt;
+    const bool bounded = before && limit <= bigint_max;  // above it: every stored last_seq is below
     pg::params p;
     p.add_bytes(s_->doc);
-    if (before) p.add_int8(static_cast<std::int64_t>(*before));
-    const pg::result r = read(before ? pg::tree_statement::journal_newest_before : pg::tree_statement::journal_newest,
+    if (bounded) p.add_int8(static_cast<std::int64_t>(limit));
+    const pg::result r = read(bounded ? pg::tree_statement::journal_newest_before : pg::tree_statement::journal_newest,
                               p, "journal_newest");
     if (r.rows() == 0) return std::nullopt;
     const std::int64_t first = r.int8(0, 0);
