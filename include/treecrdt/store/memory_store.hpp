@@ -263,16 +263,12 @@ class memory_store {
   /// every dot of that replica folded into this store. A superset of S(h) made only of dots this
   /// replica has seen, gap-free unless the log itself has gaps. Complexity: O(subtree + replicas).
   [[nodiscard]] version_vector_type known_state_for_delete(handle h) const {
-    std::vector<bool> in_subtree(replicas_.size(), false);
-    version_vector_type known;
-    visit_subtree(h, [&](const node_rec& m) {
-      for (const change_entry& e : m.last_change) in_subtree[e.replica] = true;
-      if (m.payload_writer) detail::copy_replica_dots(applied_, m.payload_writer->replica, known);
-      return true;
+    return detail::delete_context(applied_, replicas_, [&](auto&& on_node) {
+      visit_subtree(h, [&](const node_rec& m) {
+        on_node(m.last_change, m.payload_writer ? &m.payload_writer->replica : nullptr);
+        return true;
+      });
     });
-    for (std::size_t i = 0; i < replicas_.size(); ++i)
-      if (in_subtree[i]) detail::copy_replica_dots(applied_, replicas_[i], known);
-    return known;
   }
 
   /// The dots of every op folded into this store: when the store is caught up, the log's version.

@@ -19,6 +19,24 @@ void copy_replica_dots(const version_vector<Replica>& from, const Replica& r, ve
   for (const counter_range& cr : it->second.ranges) to.add_range(r, cr.first, cr.last);
 }
 
+/// What a local delete records (SPEC §7): for every replica with a dot in the subtree — an entry of
+/// a node's change summary (by interned index) or a payload writer — every dot of it in `applied`.
+/// `visit_subtree(on_node)` calls on_node(summary, writer replica or nullptr) for each node.
+template <class Replica, class VisitSubtree>
+[[nodiscard]] version_vector<Replica> delete_context(const version_vector<Replica>& applied,
+                                                     const std::vector<Replica>& replicas,
+                                                     VisitSubtree&& visit_subtree) {
+  std::vector<bool> in_subtree(replicas.size(), false);
+  version_vector<Replica> known;
+  visit_subtree([&](const auto& summary, const Replica* writer) {
+    for (const auto& entry : summary) in_subtree[entry.replica] = true;
+    if (writer) copy_replica_dots(applied, *writer, known);
+  });
+  for (std::size_t i = 0; i < replicas.size(); ++i)
+    if (in_subtree[i]) copy_replica_dots(applied, replicas[i], known);
+  return known;
+}
+
 /// Per interned replica (by index), the greatest counter `seen` holds of it (0 for none).
 template <class Replica>
 [[nodiscard]] std::vector<std::uint64_t> greatest_seen(const version_vector<Replica>& seen,

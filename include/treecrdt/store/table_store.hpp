@@ -274,16 +274,12 @@ class table_store {
   /// What a local delete records (SPEC §7), as memory_store: for every replica with a dot in S(h),
   /// every dot of it folded into the store. O(subtree + replicas) rows read.
   [[nodiscard]] version_vector_type known_state_for_delete(handle h) const {
-    std::vector<bool> in_subtree(replicas_.size(), false);
-    version_vector_type known;
-    visit_subtree(h.id, [&](const node_state& m) {
-      for (const change_entry& c : m.summary) in_subtree[c.replica] = true;
-      if (m.writer) detail::copy_replica_dots(applied_, m.writer->replica, known);
-      return true;
+    return detail::delete_context(applied_, replicas_, [&](auto&& on_node) {
+      visit_subtree(h.id, [&](const node_state& m) {
+        on_node(m.summary, m.writer ? &m.writer->replica : nullptr);
+        return true;
+      });
     });
-    for (std::size_t i = 0; i < replicas_.size(); ++i)
-      if (in_subtree[i]) detail::copy_replica_dots(applied_, replicas_[i], known);
-    return known;
   }
 
   [[nodiscard]] const version_vector_type& applied_version() const noexcept { return applied_; }
@@ -436,8 +432,7 @@ class table_store {
     clear();
     try {
       detail::binary_reader r(in);
-      const std::size_t header = read_meta_from(r);
-      (void)header;
+      read_meta_from(r);
       const std::uint64_t count = r.varint();
       if (count > r.remaining()) throw detail::decode_failure("node count exceeds snapshot size");
       std::unordered_map<node_id, std::optional<node_id>> parents;
@@ -918,7 +913,7 @@ class table_store {
     read_meta_from(r);
     if (!r.at_end()) throw detail::decode_failure("trailing bytes after the tree metadata");
   }
-  std::size_t read_meta_from(detail::binary_reader& r) {
+  void read_meta_from(detail::binary_reader& r) {
     if (r.u8() != meta_format) throw detail::decode_failure("unknown tree metadata format");
     head_type head;
     if (r.u8() == 1) head.key = decode_key<Key>(r);
@@ -938,7 +933,6 @@ class table_store {
     journal_limit_ = r.varint();
     head_ = head;
     op_replica_ = 0;
-    return static_cast<std::size_t>(n);
   }
 
   mutable std::optional<Tables> tables_;  // mutable: reads write pending rows before a query
