@@ -1076,7 +1076,7 @@ class memory_store {
     node_rec* node;     // its node, by pointer: reaching it by slot would miss the cache in nodes_'s map
   };
   mutable std::vector<unstaged_entry> unstaged_;  // entries whose record is stale
-  mutable std::size_t staged_live_ = 0;              // bytes of the newest record of each live entry
+  mutable std::size_t staged_live_ = 0;           // bytes of the newest record of each live entry
 };
 
 static_assert(MaterializedStore<memory_store<default_op_key>>);
