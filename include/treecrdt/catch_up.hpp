@@ -49,6 +49,11 @@ struct materialization_context {
   const catch_up_options& options;
   bool wrote_checkpoint = false;  // since the last prune
   bool store_changed = false;     // the store left the state it had when the context was made
+
+  /// Whether catch-up restores and plans with the storage's checkpoints. Not for a persistent
+  /// store: its tables are its checkpoint, and those in its database belong to other stores (the
+  /// document also gives it the never_checkpoint cadence, so it writes none either).
+  static constexpr bool uses_checkpoints = !PersistentStore<M>;
 };
 
 namespace detail {
@@ -81,7 +86,6 @@ template <class Store>
 /// store is exact (never write a checkpoint a rebuild is about to replace).
 template <class Ctx>
 void checkpoint_if_due(Ctx& ctx, const typename Ctx::key_type& key, std::uint64_t seq, std::uint64_t due) {
-  if constexpr (PersistentStore<std::remove_cvref_t<decltype(ctx.store)>>) return;  // its tables are its checkpoint
   if (seq == due && !store_needs_rebuild(ctx.store)) write_checkpoint(ctx, key, seq);
 }
 
@@ -131,8 +135,7 @@ template <class Ctx>
 void restore_and_replay(Ctx& ctx, std::optional<typename Ctx::key_type> bound, std::uint64_t total,
                         bool use_checkpoints) {
   using key_type = typename Ctx::key_type;
-  // A persistent store never restores a checkpoint (those in its database belong to other stores).
-  if constexpr (PersistentStore<std::remove_cvref_t<decltype(ctx.store)>>) use_checkpoints = false;
+  use_checkpoints = use_checkpoints && Ctx::uses_checkpoints;
   for (;;) {
     const auto cp = use_checkpoints ? ctx.storage.latest_checkpoint_before(bound) : std::nullopt;
     std::optional<key_type> start;

@@ -51,9 +51,7 @@ template <class Ctx>
 
   std::optional<catch_up_plan<key_type>> restore;
   // A checkpoint restore replays at least what a rewind redoes: look one up only when rewind is not cheap.
-  // A persistent store has no checkpoints of its own (its tables are one): rewind or rebuild.
-  if (!PersistentStore<store_type> &&
-      (rewind == std::nullopt || forced == catch_up_path::checkpoint || rewind->cost > 256)) {
+  if (Ctx::uses_checkpoints && (rewind == std::nullopt || forced == catch_up_path::checkpoint || rewind->cost > 256)) {
     if (const auto cp = ctx.storage.latest_checkpoint_before(frontier)) {
       std::uint64_t bytes = cp->size_bytes;
       if (cp->base) {

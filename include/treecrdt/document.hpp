@@ -8,6 +8,7 @@
 #include <optional>
 #include <span>
 #include <stdexcept>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -187,7 +188,18 @@ class document {
   void force_catch_up_path(catch_up_path path) noexcept { options_.force = path; }
 
  private:
-  using context = materialization_context<StoragePolicy, Store, Cadence, Retention>;
+  // A persistent store's tables are its checkpoint: the checkpoint layer sees the never_checkpoint
+  // cadence for it (and materialization_context::uses_checkpoints is false), whatever the user chose.
+  using context_cadence = std::conditional_t<PersistentStore<Store>, never_checkpoint, Cadence>;
+  using context = materialization_context<StoragePolicy, Store, context_cadence, Retention>;
+  [[nodiscard]] const context_cadence& context_cadence_ref() const noexcept {
+    if constexpr (PersistentStore<Store>) {
+      static constexpr never_checkpoint none{};
+      return none;
+    } else {
+      return cadence_;
+    }
+  }
 
   // Runs `body` in one storage transaction with a context over our pieces, then persists the
   // head/frontier, prunes if checkpoints were written, and commits. If anything throws after the
@@ -196,7 +208,7 @@ class document {
   void transact(Body&& body) {
     ensure_usable();
     std::optional<typename StoragePolicy::transaction> tx(storage_.begin());
-    context ctx{storage_, store_, cadence_, retention_, head_, stats_, chain_, options_};
+    context ctx{storage_, store_, context_cadence_ref(), retention_, head_, stats_, chain_, options_};
     const auto head_before = head_;
     const auto frontier_before = frontier_;
     try {
@@ -344,7 +356,7 @@ class document {
   // Rebuilds the store from storage: the open path, also used after a failed append.
   void reload() {
     auto tx = storage_.begin();
-    context ctx{storage_, store_, cadence_, retention_, head_, stats_, chain_, options_};
+    context ctx{storage_, store_, context_cadence_ref(), retention_, head_, stats_, chain_, options_};
     const auto meta = storage_.load_meta();
     treecrdt::catch_up(ctx, meta.frontier, false);
     frontier_.reset();
