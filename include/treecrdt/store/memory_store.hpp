@@ -37,7 +37,8 @@
 // still in cache, into a buffer for the current epoch; a delta over the newest mark then copies
 // those bytes (in slot order, byte for byte what the node walk would write). A node changed again
 // is encoded again and its older record is garbage; the buffer is compacted when garbage exceeds
-// the live records. Deltas spanning several epochs take the node walk.
+// the live records. Deltas spanning several epochs take the node walk, and so does an epoch whose
+// records outgrow a limit (64 MB by default: a long replay between two marks).
 #include <algorithm>
 #include <cstdint>
 #include <deque>
@@ -389,10 +390,13 @@ class memory_store {
     staging_ = staging_enabled_;
     return mark;
   }
-  /// Whether delta records are staged as nodes change (the default; see the header comment). Off,
-  /// every delta walks the changed nodes. Both write the same bytes; a tuning and testing knob.
-  void set_delta_staging(bool enabled) {
+  /// Whether delta records are staged as nodes change (the default; see the header comment), and
+  /// the most bytes of live records an epoch stages: past it (a long replay between two marks) the
+  /// epoch stops staging and its delta walks the nodes. Off, every delta walks the changed nodes.
+  /// Both write the same bytes; a tuning and testing knob.
+  void set_delta_staging(bool enabled, std::size_t max_live_bytes = default_staged_limit) {
     staging_enabled_ = enabled;
+    staged_limit_ = max_live_bytes;
     if (!enabled) {
       staging_ = false;
       clear_staged();
@@ -428,7 +432,10 @@ class memory_store {
   void snapshot_since(std::uint64_t mark, std::string& out) const {
     detail::binary_writer w(out);
     write_header(w);
-    if (staging_ && mark + 1 == epoch_) return write_staged(w, out);
+    if (staging_ && mark + 1 == epoch_) {
+      stage_changed_records();                    // may pass the limit and stop staging
+      if (staging_) return write_staged(w, out);  // else walk, below
+    }
     // A node changed in several epochs since the mark (or a slot freed by a rewind and reused) is
     // listed more than once: one record with the union of the parts.
     std::vector<epoch_change> changed;
@@ -760,7 +767,7 @@ class memory_store {
 
   // ---- staged delta records (the current epoch) --------------------------------------------------
 
-  void clear_staged() noexcept {
+  void clear_staged() const noexcept {
     staged_.clear();  // keeps its capacity: the next epoch reuses it
     staged_index_.clear();
     unstaged_.clear();
@@ -783,6 +790,11 @@ class memory_store {
       staged_live_ += rec.length;
     }
     unstaged_.clear();
+    if (staged_live_ > staged_limit_) {  // the records would outgrow what a walk costs to avoid
+      staging_ = false;
+      clear_staged();
+      return;
+    }
     if (staged_.size() > 2 * staged_live_ + staged_slack) compact_staged();
   }
   // Drops superseded records: copies the newest record of each live entry into a fresh buffer.
@@ -800,8 +812,8 @@ class memory_store {
     staged_.swap(live);
   }
   // The records of a delta over the newest mark, in slot order like the node walk writes them.
+  // Requires: every record staged (stage_changed_records ran and staging_ is still on).
   void write_staged(detail::binary_writer& w, std::string& out) const {
-    stage_changed_records();
     const auto& list = epoch_changes_.back();
     std::vector<std::pair<std::uint32_t, std::uint32_t>> order;  // (slot, entry)
     order.reserve(list.size());
@@ -1067,9 +1079,11 @@ class memory_store {
     bool stale = true;       // the node changed after its record was encoded
   };
   static constexpr std::size_t staged_slack = 64 * 1024;
+  static constexpr std::size_t default_staged_limit = 64 * 1024 * 1024;
+  std::size_t staged_limit_ = default_staged_limit;
   bool staging_enabled_ = true;
-  bool staging_ = false;                             // a mark was taken: deltas over it may be asked for
-  mutable std::string staged_;                       // records, a node's newest last
+  mutable bool staging_ = false;  // a mark was taken (deltas over it may be asked for), records within the limit
+  mutable std::string staged_;    // records, a node's newest last
   mutable std::vector<staged_record> staged_index_;  // by entry of the current epoch's list
   struct unstaged_entry {
     std::uint32_t pos;  // in the current epoch's list
