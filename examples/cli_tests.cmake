@@ -16,7 +16,7 @@ if(TARGET treecrdt_cli AND TARGET treecrdt_replay)
       import_bad_input_stores_nothing import_progress_on_terminal verify_detects_mismatch help usage_errors bad_database
       store_tables_commands store_auto_detection store_export_equality store_verify_detects_corrupt_row
       sync_sqlite_sqlite sync_interrupted sync_killed sync_progress_on_terminal postgres_commands sync_sqlite_postgres
-      sync_postgres_postgres)
+      sync_postgres_postgres postgres_store_tables)
     add_test(NAME cli_${scenario}
              COMMAND sh ${_treecrdt_cli_dir}/cli_test.sh ${scenario} $<TARGET_FILE:treecrdt_cli>
                      $<TARGET_FILE:treecrdt_replay> ${_treecrdt_cli_dir}/data "${_treecrdt_sqlite3}")

@@ -78,7 +78,7 @@ inline constexpr command_help stats_help{
     "(set when a catch-up is pending), the store the other commands would use (for the table\n"
     "store: its node count and how far its tables are), the checkpoint cadence, every checkpoint\n"
     "with its position and size, and the storage size in bytes (a SQLite file's pages; a\n"
-    "PostgreSQL document's rows).\n",
+    "PostgreSQL document's rows, those of its tree tables included).\n",
     true};
 
 inline constexpr command_help verify_help{
@@ -104,20 +104,22 @@ inline constexpr command_help sync_help{
     "  --max-batches N  stop after N transactions (bounded work per run); a later sync goes on\n"
     "\n"
     "A progress bar is drawn on standard error when it is a terminal. --store applies to both\n"
-    "documents (auto: each as its file holds it).\n",
+    "documents (auto: each as its database holds it).\n",
     true};
 
 // Appended to the help of every command that opens a document.
 inline constexpr std::string_view store_help =
     "\n"
     "  --store S     where the tree is kept while DOC is open:\n"
-    "                tables  in tables of the SQLite file, written with the log (sqlite_store):\n"
-    "                        a current document opens in O(1) and reads are indexed queries;\n"
-    "                        the first open of a file without them creates them from the log\n"
+    "                tables  in tables of DOC's database, written with the log (sqlite_store in\n"
+    "                        a SQLite file; postgres_store in PostgreSQL, rows keyed by the\n"
+    "                        document id): a current document opens in O(1) and reads are\n"
+    "                        indexed queries; the first open of a document without them creates\n"
+    "                        them from the log\n"
     "                memory  rebuilt in memory at each open (latest checkpoint + the log after it)\n"
-    "                auto    tables when the file already has them, else memory (the default)\n"
-    "                SQL readers see the tables through the view treecrdt_tree_view. PostgreSQL\n"
-    "                documents use the memory store.\n";
+    "                auto    tables when the document already has them, else memory (the default)\n"
+    "                SQL readers see the tables through the view treecrdt_tree_view (in\n"
+    "                PostgreSQL with a doc column: filter on it).\n";
 
 inline constexpr command_help all_commands[] = {replay_help, import_help, export_help, show_help,
                                                 stats_help,  verify_help, sync_help};
@@ -246,7 +248,7 @@ void import_ops(Doc& doc, const std::vector<treecrdt::json::numbered_op<key>>& n
   if (const auto b = args.option("--batch")) batch = parse_count(*b, "--batch", 1, 10'000'000);
   std::optional<std::uint64_t> cadence;
   if (const auto c = args.option("--cadence")) cadence = parse_count(*c, "--cadence", 0, 1'000'000'000);
-  const store_kind store = store_option(args, where);
+  const store_kind store = store_option(args);
 
   // Read and check everything before the database is created or touched.
   input_source in(args.positional[1]);
@@ -275,7 +277,7 @@ void import_ops(Doc& doc, const std::vector<treecrdt::json::numbered_op<key>>& n
 [[nodiscard]] inline int run_export(const arguments& args) {
   if (!check_arity(args, export_help, 1)) return exit_ok;
   const location where = parse_location(args.positional[0]);
-  return with_existing_document(where, store_option(args, where), [](const auto& doc) {
+  return with_existing_document(where, store_option(args), [](const auto& doc) {
     std::cout << treecrdt::json::encode_export(doc.export_canonical()) << '\n';
     finish_output();
     return exit_ok;
@@ -286,7 +288,7 @@ void import_ops(Doc& doc, const std::vector<treecrdt::json::numbered_op<key>>& n
   if (!check_arity(args, show_help, 1)) return exit_ok;
   const location where = parse_location(args.positional[0]);
   // The outline is drawn from the export: on the table store that reads the tables, folding nothing.
-  return with_existing_document(where, store_option(args, where), [](const auto& doc) {
+  return with_existing_document(where, store_option(args), [](const auto& doc) {
     const auto e = doc.export_canonical();
     const std::size_t shown = write_outline(std::cout, e, doc.payload(treecrdt::root_node));
     std::cout << e.nodes.size() << " nodes: " << shown << " shown, " << e.nodes.size() - shown
@@ -306,7 +308,7 @@ void import_ops(Doc& doc, const std::vector<treecrdt::json::numbered_op<key>>& n
 [[nodiscard]] inline int run_stats(const arguments& args) {
   if (!check_arity(args, stats_help, 1)) return exit_ok;
   const location where = parse_location(args.positional[0]);
-  const store_kind store = store_option(args, where);
+  const store_kind store = store_option(args);
   return with_storage(where, open_mode::existing, [&](auto& storage) {
     const auto meta = storage.load_meta();
     const auto checkpoints = storage.list_checkpoints();
@@ -383,7 +385,7 @@ void import_ops(Doc& doc, const std::vector<treecrdt::json::numbered_op<key>>& n
   if (!check_arity(args, verify_help, 1)) return exit_ok;
   const location where = parse_location(args.positional[0]);
   const std::string& path = describe(where);
-  return with_existing_document(where, store_option(args, where), [&](auto& doc) {
+  return with_existing_document(where, store_option(args), [&](auto& doc) {
     constexpr bool tables = on_tables<std::remove_cvref_t<decltype(doc)>>;
     // On the table store this export reads the rows as stored: a corrupted row shows up below.
     const auto materialized = doc.export_canonical();
@@ -482,7 +484,7 @@ template <class DocA, class DocB>
   if (const auto m = args.option("--max-batches")) budget = parse_count(*m, "--max-batches", 1, UINT64_MAX);
   const location a_at = parse_location(args.positional[0]);
   const location b_at = parse_location(args.positional[1]);
-  const store_kind store = store_option(args, a_at, b_at);
+  const store_kind store = store_option(args);
   return with_storage(a_at, open_mode::create, [&](auto& a_storage) {
     return with_storage(b_at, open_mode::create, [&](auto& b_storage) {
       return with_document(a_storage, store, std::nullopt, [&](auto& a) {

@@ -1,7 +1,8 @@
 #pragma once
 // Opening a treecrdt document from the command line — a SQLite file, or a PostgreSQL document when
-// the tool is built with treecrdt::postgres (TREECRDT_CLI_WITH_POSTGRES) — the tool's own settings
-// stored with the document, and the pre-check that makes an import all-or-nothing.
+// the tool is built with treecrdt::postgres (TREECRDT_CLI_WITH_POSTGRES) — with the tree in memory
+// or in tables of its database, the tool's own settings stored with the document, and the
+// pre-check that makes an import all-or-nothing.
 #include <sqlite3.h>
 
 #include <concepts>
@@ -29,9 +30,9 @@
 namespace treecrdt_cli {
 
 using sqlite_storage = treecrdt::sqlite_storage<key>;
-using table_store = treecrdt::sqlite_store<key>;
-/// A document of the tool over any storage policy, with the tree in memory or (SQLite only) in
-/// tables of the database. The checkpoint policies only matter to the memory store.
+using sqlite_table_store = treecrdt::sqlite_store<key>;
+/// A document of the tool over any storage policy, with the tree in memory or in tables of the
+/// database. The checkpoint policies only matter to the memory store.
 template <class Storage, class Store = treecrdt::memory_store<key>>
 using cli_document = treecrdt::document<key, Storage, Store, treecrdt::every_n_ops, treecrdt::exponential_retention>;
 using sqlite_document = cli_document<sqlite_storage>;
@@ -165,54 +166,68 @@ template <class Store = treecrdt::memory_store<key>, class Storage>
 /// Where a command keeps the tree while it works on a document.
 enum class store_kind { automatic, memory, tables };
 
-/// The --store option of a command on the documents `where...`; checked before anything is opened.
-template <class... Locations>
-[[nodiscard]] store_kind store_option(const arguments& args, const Locations&... where) {
+/// The --store option of a command; checked before anything is opened.
+[[nodiscard]] inline store_kind store_option(const arguments& args) {
   const auto text = args.option("--store");
   if (!text || *text == "auto") return store_kind::automatic;
   if (*text == "memory") return store_kind::memory;
   if (*text != "tables")
     throw usage_error("--store expects auto, memory or tables, got \"" + std::string(*text) + "\"");
-  if ((std::holds_alternative<postgres_location>(where) || ...))
-    throw usage_error("--store tables works on SQLite files only; PostgreSQL documents use the memory store");
   return store_kind::tables;
 }
 
+/// The table store of each storage policy: the tree in tables of the same database, written in
+/// the transactions of the log (sqlite_store in the file; postgres_store keyed by the document id).
+template <class Storage>
+struct tables_of;
+template <>
+struct tables_of<sqlite_storage> {
+  using type = sqlite_table_store;
+};
+#if TREECRDT_CLI_WITH_POSTGRES
+template <>
+struct tables_of<postgres_storage> {
+  using type = postgres_table_store;
+};
+#endif
+template <class Storage>
+using table_store_for = typename tables_of<Storage>::type;
+
 /// True when the database already holds sqlite_store's tables. A plain query: opening the store
-/// itself would create them.
+/// itself would create them. (PostgreSQL: postgres_support.hpp, per document.)
 [[nodiscard]] inline bool has_tree_tables(sqlite_storage& s) {
   raw_statement find(s.raw_handle(), "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'treecrdt_tree_meta'",
                      "looking for the tree tables");
   return find.step();
 }
 
-/// Whether `kind` means the table store for this storage: `auto` follows what the file holds, so
-/// documents written before the tables existed keep the memory store.
+/// Whether `kind` means the table store for this storage: `auto` follows what the document holds,
+/// so documents written before the tables existed keep the memory store.
 template <class Storage>
 [[nodiscard]] bool use_tables(Storage& storage, store_kind kind) {
-  if constexpr (std::same_as<Storage, sqlite_storage>)
-    return kind == store_kind::tables || (kind == store_kind::automatic && has_tree_tables(storage));
-  else
-    return false;  // store_option() refused `tables` for PostgreSQL
+  return kind == store_kind::tables || (kind == store_kind::automatic && has_tree_tables(storage));
 }
 
 /// Opens the document over `storage` with the store `kind` selects and returns f(doc). f is
 /// instantiated once per document type, so each command's body is written once.
 template <class Storage, class F>
 decltype(auto) with_document(Storage& storage, store_kind kind, std::optional<std::uint64_t> cadence, F&& f) {
-  if constexpr (std::same_as<Storage, sqlite_storage>) {
-    if (use_tables(storage, kind)) {
-      auto doc = open_document<table_store>(std::move(storage), cadence);
-      return f(doc);
-    }
+  if (use_tables(storage, kind)) {
+    auto doc = open_document<table_store_for<Storage>>(std::move(storage), cadence);
+    return f(doc);
   }
   auto doc = open_document(std::move(storage), cadence);
   return f(doc);
 }
 
-/// True for a document over the table store.
+template <class Store>
+inline constexpr bool is_table_store = false;
+template <treecrdt::OpKey Key, treecrdt::TreeTables Tables>
+inline constexpr bool is_table_store<treecrdt::table_store<Key, Tables>> = true;
+
+/// True for a document over a table store (SQLite or PostgreSQL).
 template <class Doc>
-inline constexpr bool on_tables = std::same_as<typename Doc::store_type, table_store>;
+inline constexpr bool on_tables = is_table_store<typename Doc::store_type>;
 
 template <class Doc>
 [[nodiscard]] constexpr std::string_view store_name(const Doc&) noexcept {
@@ -222,21 +237,18 @@ template <class Doc>
 /// The store line of `stats`. Reads the tables' metadata only: nothing is folded or written.
 template <class Storage>
 [[nodiscard]] std::string describe_store(Storage& storage, store_kind kind) {
-  if constexpr (std::same_as<Storage, sqlite_storage>) {
-    if (use_tables(storage, kind)) {
-      // `--store tables` on a file without them: they appear at the next open that uses them.
-      if (!has_tree_tables(storage)) return "tables (not created yet: the next command opening DOC creates them)";
-      table_store store;
-      store.bind(storage);  // the tables exist: binding only reads their schema version
-      if (!store.tables().load_meta()) return "tables (empty: the next command opening DOC fills them)";
-      store.reload_state();
-      const auto& at = store.head();
-      return "tables, " + std::to_string(store.node_count()) + " nodes (ROOT and TRASH included), at seq " +
-             std::to_string(at.seq) +
-             (at == storage.load_meta().head ? " (the log's head)" : " (behind the log: the next open folds the rest)");
-    }
-  }
-  return "memory (rebuilt at each open from the latest checkpoint and the log after it)";
+  if (!use_tables(storage, kind))
+    return "memory (rebuilt at each open from the latest checkpoint and the log after it)";
+  // `--store tables` on a document without them: they appear at the next open that uses them.
+  if (!has_tree_tables(storage)) return "tables (not created yet: the next command opening DOC creates them)";
+  table_store_for<Storage> store;
+  store.bind(storage);  // the tables exist: binding only reads their schema version
+  if (!store.tables().load_meta()) return "tables (empty: the next command opening DOC fills them)";
+  store.reload_state();
+  const auto& at = store.head();
+  return "tables, " + std::to_string(store.node_count()) + " nodes (ROOT and TRASH included), at seq " +
+         std::to_string(at.seq) +
+         (at == storage.load_meta().head ? " (the log's head)" : " (behind the log: the next open folds the rest)");
 }
 
 /// Whether a command may create the document it names (import, sync) or needs an existing one.

@@ -1,8 +1,9 @@
 #pragma once
-// What the tool needs of a PostgreSQL document beyond the storage policy: whether it exists, the
-// tool's settings (the checkpoint cadence, as for SQLite files), the import pre-check for ops that
-// conflict with stored ones, and the bytes its rows take. Plain SQL on the storage's own
-// connection, outside its transactions, with bound parameters only.
+// What the tool needs of a PostgreSQL document beyond the storage policy: whether it exists and
+// whether it has tree tables (postgres_store), the tool's settings (the checkpoint cadence, as for
+// SQLite files), the import pre-check for ops that conflict with stored ones, and the bytes its
+// rows take. Plain SQL on the storage's own connection, outside its transactions, with bound
+// parameters only.
 #include <libpq-fe.h>
 
 #include <cstdint>
@@ -14,10 +15,12 @@
 #include "treecrdt/json.hpp"
 #include "treecrdt/op_codec.hpp"
 #include "treecrdt/storage/postgres.hpp"
+#include "treecrdt/store/postgres_store.hpp"
 
 namespace treecrdt_cli {
 
 using postgres_storage = treecrdt::postgres_storage<key>;
+using postgres_table_store = treecrdt::postgres_store<key>;
 
 namespace pg_detail {
 /// Runs `sql` with binary parameters and results on the storage's connection.
@@ -39,6 +42,24 @@ inline treecrdt::pg::result run(postgres_storage& s, const char* sql, const tree
   treecrdt::pg::params p;
   p.add_bytes(s.document_id());
   return pg_detail::run(s, "SELECT 1 FROM treecrdt_meta WHERE doc = $1", p, "looking up the document").rows() == 1;
+}
+
+/// True when `name` is a table or view of the database (on the connection's search path).
+[[nodiscard]] inline bool relation_exists(postgres_storage& s, const char* name) {
+  treecrdt::pg::params p;
+  p.add_bytes(name);  // inferred as text, whose binary form is its bytes
+  return pg_detail::run(s, "SELECT to_regclass($1) IS NOT NULL", p, "looking up a table").boolean(0, 0);
+}
+
+/// True when this document already has postgres_store's tables: the tables exist (they are shared
+/// by every document of the database) and hold its metadata row. Plain queries: opening the store
+/// would create the tables, and its first write transaction the document's rows.
+[[nodiscard]] inline bool has_tree_tables(postgres_storage& s) {
+  if (!relation_exists(s, "treecrdt_tree_meta")) return false;
+  treecrdt::pg::params p;
+  p.add_bytes(s.document_id());
+  return pg_detail::run(s, "SELECT 1 FROM treecrdt_tree_meta WHERE doc = $1", p, "looking for the tree tables")
+             .rows() == 1;
 }
 
 [[nodiscard]] inline std::optional<std::uint64_t> stored_cadence(postgres_storage& s) {
@@ -115,7 +136,8 @@ inline void store_cadence(postgres_storage& s, std::uint64_t cadence) {
   return std::nullopt;
 }
 
-/// Bytes of the document's rows (ops, checkpoints, version vector), as PostgreSQL stores them.
+/// Bytes of the document's rows (ops, checkpoints, version vector, and its tree tables' rows when
+/// it has them), as PostgreSQL stores them.
 [[nodiscard]] inline std::uint64_t storage_bytes(postgres_storage& s) {
   treecrdt::pg::params p;
   p.add_bytes(s.document_id());
@@ -126,7 +148,18 @@ inline void store_cadence(postgres_storage& s, std::uint64_t cadence) {
                      " + (SELECT coalesce(sum(pg_column_size(v.*)), 0) FROM treecrdt_version v WHERE doc = $1)"
                      ")::bigint",
                      p, "measuring the document");
-  return static_cast<std::uint64_t>(r.int8(0, 0));
+  auto bytes = static_cast<std::uint64_t>(r.int8(0, 0));
+  if (has_tree_tables(s)) {
+    const auto t =
+        pg_detail::run(s,
+                       "SELECT ((SELECT coalesce(sum(pg_column_size(t.*)), 0) FROM treecrdt_tree t WHERE doc = $1)"
+                       " + (SELECT coalesce(sum(pg_column_size(m.*)), 0) FROM treecrdt_tree_meta m WHERE doc = $1)"
+                       " + (SELECT coalesce(sum(pg_column_size(j.*)), 0) FROM treecrdt_tree_journal j WHERE doc = $1)"
+                       ")::bigint",
+                       p, "measuring the document's tree tables");
+    bytes += static_cast<std::uint64_t>(t.int8(0, 0));
+  }
+  return bytes;
 }
 
 }  // namespace treecrdt_cli
