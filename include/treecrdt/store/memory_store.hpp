@@ -33,12 +33,13 @@
 //
 // Staged records: reading the changed nodes back at checkpoint time costs a cache and TLB miss per
 // node on a large tree (about 1 µs a node at 100k nodes, more than applying the op). So once a mark
-// is taken, each changed node's delta record is encoded when the next op begins, while the node is
-// still in cache, into a buffer for the current epoch; a delta over the newest mark then copies
-// those bytes (in slot order, byte for byte what the node walk would write). A node changed again
-// is encoded again and its older record is garbage; the buffer is compacted when garbage exceeds
-// the live records. Deltas spanning several epochs take the node walk, and so does an epoch whose
-// records outgrow a limit (64 MB by default: a long replay between two marks).
+// is taken, a node's delta record is encoded when the next op after its first change in the epoch
+// begins, while the node is still in cache, into a buffer for the current epoch; a delta over the
+// newest mark re-encodes only the nodes changed again since (often-changed nodes, likely cached)
+// and copies the bytes (in slot order, byte for byte what the node walk would write). A re-encoded
+// node's older record is garbage; the buffer is compacted when garbage exceeds the live records. Deltas spanning
+// several epochs take the node walk, and so does an epoch whose records outgrow a limit (64 MB by default: a long
+// replay between two marks).
 #include <algorithm>
 #include <cstdint>
 #include <deque>
@@ -179,7 +180,7 @@ class memory_store {
   /// Called by apply_op before each op: the op's dot joins applied_version(), its replica is
   /// interned for the record_change calls that follow, and the journal opens a record for it.
   void begin_op(const Key& key) {
-    if (staging_) stage_changed_records();
+    if (staging_) stage_changed_records(false);
     applied_.observe(key.replica, key.counter);
     op_replica_ = intern(key.replica);
     if (journal_limit_ > 0) {
@@ -433,7 +434,7 @@ class memory_store {
     detail::binary_writer w(out);
     write_header(w);
     if (staging_ && mark + 1 == epoch_) {
-      stage_changed_records();                    // may pass the limit and stop staging
+      stage_changed_records(true);                // may pass the limit and stop staging
       if (staging_) return write_staged(w, out);  // else walk, below
     }
     // A node changed in several epochs since the mark (or a slot freed by a rewind and reused) is
@@ -734,7 +735,7 @@ class memory_store {
       list[pos].parts |= parts;
       if (staging_ && !staged_index_[pos].stale) {
         staged_index_[pos].stale = true;
-        unstaged_.push_back({pos, h});
+        retouched_.push_back({pos, h});
       }
       return;
     }
@@ -744,7 +745,7 @@ class memory_store {
     list.push_back({slot, parts});
     if (staging_) {
       staged_index_.emplace_back();
-      unstaged_.push_back({pos, h});
+      first_touched_.push_back({pos, h});
     }
   }
   // A rewind removed the node of the current epoch's entry `pos` (its creation was undone): no delta
@@ -767,19 +768,36 @@ class memory_store {
 
   // ---- staged delta records (the current epoch) --------------------------------------------------
 
+  struct touched_entry {
+    std::uint32_t pos;  // in the current epoch's list
+    node_rec* node;     // its node, by pointer: reaching it by slot would miss the cache in nodes_'s map
+  };
   void clear_staged() const noexcept {
     staged_.clear();  // keeps its capacity: the next epoch reuses it
     staged_index_.clear();
-    unstaged_.clear();
+    first_touched_.clear();
+    retouched_.clear();
     staged_live_ = 0;
   }
-  // Encodes the record of every entry changed since it was last staged. Const: staging is a cache of
-  // what write_node would write now.
-  void stage_changed_records() const {
-    if (unstaged_.empty()) return;
+  // Encodes the records of the entries first changed since the last call (when an op begins: their
+  // nodes are still in cache) and, with `retouched`, of those changed again after being staged
+  // (when a delta is written: re-encoding a node at every op that changes it — a parent gaining
+  // child after child — would cost more than encoding it once more at the end, when such a
+  // frequently changed node is likely still cached). Const: staging is a cache of write_node's output.
+  void stage_changed_records(bool retouched) const {
+    if (!first_touched_.empty()) stage(first_touched_);
+    if (retouched && !retouched_.empty()) stage(retouched_);
+    if (staged_live_ > staged_limit_) {  // the records would outgrow what a walk costs to avoid
+      staging_ = false;
+      clear_staged();
+      return;
+    }
+    if (staged_.size() > 2 * staged_live_ + staged_slack) compact_staged();
+  }
+  void stage(std::vector<touched_entry>& entries) const {
     const auto& list = epoch_changes_.back();
     detail::binary_writer w(staged_);
-    for (const auto& [pos, node] : unstaged_) {
+    for (const auto& [pos, node] : entries) {
       staged_record& rec = staged_index_[pos];
       rec.stale = false;
       if (list[pos].parts == 0) continue;  // removed by a rewind: `node` is gone
@@ -789,13 +807,7 @@ class memory_store {
       rec.length = staged_.size() - rec.at;
       staged_live_ += rec.length;
     }
-    unstaged_.clear();
-    if (staged_live_ > staged_limit_) {  // the records would outgrow what a walk costs to avoid
-      staging_ = false;
-      clear_staged();
-      return;
-    }
-    if (staged_.size() > 2 * staged_live_ + staged_slack) compact_staged();
+    entries.clear();
   }
   // Drops superseded records: copies the newest record of each live entry into a fresh buffer.
   void compact_staged() const {
@@ -1084,13 +1096,10 @@ class memory_store {
   bool staging_enabled_ = true;
   mutable bool staging_ = false;  // a mark was taken (deltas over it may be asked for), records within the limit
   mutable std::string staged_;    // records, a node's newest last
-  mutable std::vector<staged_record> staged_index_;  // by entry of the current epoch's list
-  struct unstaged_entry {
-    std::uint32_t pos;  // in the current epoch's list
-    node_rec* node;     // its node, by pointer: reaching it by slot would miss the cache in nodes_'s map
-  };
-  mutable std::vector<unstaged_entry> unstaged_;  // entries whose record is stale
-  mutable std::size_t staged_live_ = 0;           // bytes of the newest record of each live entry
+  mutable std::vector<staged_record> staged_index_;   // by entry of the current epoch's list
+  mutable std::vector<touched_entry> first_touched_;  // entries not staged yet
+  mutable std::vector<touched_entry> retouched_;      // staged entries whose node changed since
+  mutable std::size_t staged_live_ = 0;               // bytes of the newest record of each live entry
 };
 
 static_assert(MaterializedStore<memory_store<default_op_key>>);
