@@ -55,6 +55,32 @@ need_pg() {
 # pg_doc NAME: a PostgreSQL document of the test server that no other run uses.
 pg_doc() { echo "$TREECRDT_PG_URL#doc=cli-$scenario-$1-$$-$(date +%s%N)"; }
 
+# tables_basics DOC LATE: import --store tables into DOC and check show/export/stats/verify answer
+# from the tables; then late ops into LATE (every op of sample.jsonl sorts before those of
+# late.jsonl) go through the tables' journal. Shared by the SQLite and PostgreSQL scenarios.
+tables_basics() {
+  run 0 "$tool" import "$1" "$data/sample.jsonl" --store tables --batch 2
+  out_has "11 new, 0 already stored; 11 ops in total, 0 checkpoints, table store"
+  run 0 "$tool" show "$1"
+  out_is "$data/sample.show.txt"
+  run 0 "$tool" export "$1"
+  out_is "$data/sample.export.json"
+  run 0 "$tool" stats "$1"
+  out_has "ops: 11"
+  out_has "store: tables, 10 nodes (ROOT and TRASH included), at seq 11 (the log's head)"
+  out_has "checkpoints: 0"
+  run 0 "$tool" verify "$1"
+  out_has "ok: the tables of $1 (tree tables at seq 11) equal a fresh fold of its 11 ops (8 nodes)"
+  run 0 "$tool" import "$2" "$data/late.jsonl" --store tables
+  run 0 "$tool" import "$2" "$data/sample.jsonl" --store tables --batch 4
+  out_has "11 new, 0 already stored; 15 ops in total, 0 checkpoints, table store"
+  cat "$data/late.jsonl" "$data/sample.jsonl" | "$tool" replay - >"$work/expected.json" || fail "reference replay failed"
+  run 0 "$tool" export "$2"
+  out_is "$work/expected.json"
+  run 0 "$tool" verify "$2"
+  out_has "ok: the tables of $2 (tree tables at seq 15) equal a fresh fold of its 15 ops"
+}
+
 # same_export A B: the two documents give byte-identical canonical exports.
 same_export() {
   "$tool" export "$1" >"$work/export_a" 2>"$work/err" || fail "export of $1 failed"
@@ -211,27 +237,7 @@ case "$scenario" in
   store_tables_commands)
     # import --store tables keeps the tree in tables of the file; the reading commands answer from
     # them (verify names no ops folded at open: nothing was replayed).
-    run 0 "$tool" import "$db" "$data/sample.jsonl" --store tables --batch 2
-    out_has "11 new, 0 already stored; 11 ops in total, 0 checkpoints, table store"
-    run 0 "$tool" show "$db"
-    out_is "$data/sample.show.txt"
-    run 0 "$tool" export "$db"
-    out_is "$data/sample.export.json"
-    run 0 "$tool" stats "$db"
-    out_has "ops: 11"
-    out_has "store: tables, 10 nodes (ROOT and TRASH included), at seq 11 (the log's head)"
-    out_has "checkpoints: 0"
-    run 0 "$tool" verify "$db"
-    out_has "ok: the tables of $db (tree tables at seq 11) equal a fresh fold of its 11 ops (8 nodes)"
-    # Late ops (every op of sample.jsonl sorts before those of late.jsonl) go through the tables' journal.
-    run 0 "$tool" import "$work/late.db" "$data/late.jsonl" --store tables
-    run 0 "$tool" import "$work/late.db" "$data/sample.jsonl" --store tables --batch 4
-    out_has "11 new, 0 already stored; 15 ops in total, 0 checkpoints, table store"
-    cat "$data/late.jsonl" "$data/sample.jsonl" | "$tool" replay - >"$work/expected.json" || fail "reference replay failed"
-    run 0 "$tool" export "$work/late.db"
-    out_is "$work/expected.json"
-    run 0 "$tool" verify "$work/late.db"
-    out_has "ok: the tables of $work/late.db (tree tables at seq 15) equal a fresh fold of its 15 ops"
+    tables_basics "$db" "$work/late.db"
     ;;
 
   store_auto_detection)
@@ -461,29 +467,10 @@ case "$scenario" in
     # tree in postgres_store's tables, shared by every document of the database, keyed by doc id.
     need_pg
     pg=$(pg_doc tables)
-    run 0 "$tool" import "$pg" "$data/sample.jsonl" --store tables --batch 2
-    out_has "11 new, 0 already stored; 11 ops in total, 0 checkpoints, table store"
-    run 0 "$tool" show "$pg"
-    out_is "$data/sample.show.txt"
-    run 0 "$tool" export "$pg"
-    out_is "$data/sample.export.json"
+    late=$(pg_doc late)
+    tables_basics "$pg" "$late"
     run 0 "$tool" stats "$pg"
     out_has "document: $pg"
-    out_has "ops: 11"
-    out_has "store: tables, 10 nodes (ROOT and TRASH included), at seq 11 (the log's head)"
-    out_has "checkpoints: 0"
-    run 0 "$tool" verify "$pg"
-    out_has "ok: the tables of $pg (tree tables at seq 11) equal a fresh fold of its 11 ops (8 nodes)"
-    # Late ops (every op of sample.jsonl sorts before those of late.jsonl) go through the tables' journal.
-    late=$(pg_doc late)
-    run 0 "$tool" import "$late" "$data/late.jsonl" --store tables
-    run 0 "$tool" import "$late" "$data/sample.jsonl" --store tables --batch 4
-    out_has "11 new, 0 already stored; 15 ops in total, 0 checkpoints, table store"
-    cat "$data/late.jsonl" "$data/sample.jsonl" | "$tool" replay - >"$work/expected.json" || fail "reference replay failed"
-    run 0 "$tool" export "$late"
-    out_is "$work/expected.json"
-    run 0 "$tool" verify "$late"
-    out_has "ok: the tables of $late (tree tables at seq 15) equal a fresh fold of its 15 ops"
     # auto: a document with tables opens on them ...
     run 0 "$tool" import "$pg" "$data/late.jsonl"
     out_has "15 ops in total, 0 checkpoints, table store"
