@@ -16,12 +16,15 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "checkpoint_codec.hpp"
 #include "checkpoint_policy.hpp"
 #include "errors.hpp"
 #include "storage/storage_concepts.hpp"
+#include "storage/storage_traits.hpp"
 #include "store/store_concepts.hpp"
 
 namespace treecrdt {
@@ -36,7 +39,7 @@ struct checkpoint_chain {
     std::optional<std::uint64_t> mark;  // the store's change mark at this link; none: no delta over it
   };
   std::vector<link> links;  // oldest (the full one) first
-  std::string buffer;       // the bytes of the checkpoint being written; reused, so warm writes don't allocate
+  std::string buffer;       // the bytes of the checkpoint being written; reused where the storage copies it
 
   void reset() noexcept { links.clear(); }
   /// A late op at `key` invalidated every link at or after it.
@@ -78,19 +81,24 @@ void write_checkpoint(Ctx& ctx, const typename Ctx::key_type& key, std::uint64_t
     }
   }
   if (!base) encode_checkpoint(blob, ctx.store, key, seq);
-  const std::uint64_t id = ctx.storage.save_checkpoint(key, seq, std::string_view(blob), base);
+  const std::uint64_t size = blob.size();
+  // The buffer goes to the storage (a policy holding blobs in memory keeps it: no copy); the next
+  // checkpoint starts a fresh one, sized by the store.
+  const std::uint64_t id = storage_traits<std::remove_cvref_t<decltype(ctx.storage)>>::save_checkpoint(
+      ctx.storage, key, seq, std::move(blob), base);
+  blob.clear();
   std::optional<std::uint64_t> mark;
   if constexpr (DeltaSnapshotStore<store_type>) {
     mark = ctx.store.mark_checkpoint();
     if (!base) ctx.store.forget_changes_through(*mark);
   }
   if (!base) chain.reset();
-  chain.links.push_back({checkpoint_info<key_type>{id, key, seq, blob.size(), base}, mark});
+  chain.links.push_back({checkpoint_info<key_type>{id, key, seq, size, base}, mark});
   ++ctx.stats.checkpoints_written;
   if (base) ++ctx.stats.delta_checkpoints_written;
-  ctx.stats.checkpoint_bytes_written += blob.size();
+  ctx.stats.checkpoint_bytes_written += size;
   ctx.wrote_checkpoint = true;
-  if (!base) std::string().swap(blob);  // keep a delta's worth of buffer, not a whole tree's
+  if (!base) std::string().swap(blob);  // a copying policy left the buffer: keep no whole tree's worth
 }
 
 /// The links from the full checkpoint to `newest`, oldest first, resolved through their bases in

@@ -16,12 +16,14 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "properties/op_generators.hpp"
 #include "properties/reference_fold.hpp"
 #include "support/keys.hpp"
 #include "treecrdt/document.hpp"
+#include "treecrdt/storage/storage_traits.hpp"
 
 namespace conformance {
 using namespace treecrdt;
@@ -233,6 +235,44 @@ TEMPLATE_TEST_CASE("conformance: checkpoint primitives", "[conformance]", TREECR
   }
   CHECK(s.list_checkpoints().empty());
   CHECK_THROWS_AS(s.load_checkpoint(12345), storage_error);
+}
+
+// write_checkpoint hands its buffer over (storage_traits::save_checkpoint): a policy that keeps
+// blobs in memory adopts it instead of copying; either way the bytes stored are the bytes given,
+// and a rolled-back transaction forgets them.
+TEMPLATE_TEST_CASE("conformance: a checkpoint handed over is stored byte for byte and rolls back",
+                   "[conformance]", TREECRDT_CONFORMANCE_FACTORIES) {
+  using F = TestType;
+  using K = typename F::key_type;
+  using S = typename F::storage_type;
+  F f;
+  auto s = f.open();
+  const K k2 = key<K>(2, 1, 2), k3 = key<K>(3, 1, 3);
+  std::string blob(100000, '\0');
+  for (std::size_t i = 0; i < blob.size(); ++i) blob[i] = static_cast<char>(i * 131 % 251);
+  const std::string expected = blob;
+  {
+    auto tx = s.begin();
+    (void)storage_traits<S>::save_checkpoint(s, k3, 3, std::string(blob), std::nullopt);
+  }  // dropped without commit
+  CHECK(s.list_checkpoints().empty());
+  std::uint64_t id2 = 0, id3 = 0;
+  {
+    auto tx = s.begin();
+    id2 = storage_traits<S>::save_checkpoint(s, k2, 2, std::move(blob), std::nullopt);
+    id3 = storage_traits<S>::save_checkpoint(s, k3, 3, std::string("delta"), k2);
+    tx.commit();
+  }
+  const auto list = s.list_checkpoints();
+  REQUIRE(list.size() == 2);
+  CHECK(list[0].id == id2);
+  CHECK(list[0].size_bytes == expected.size());
+  CHECK_FALSE(list[0].base.has_value());
+  CHECK(list[1].base == std::optional<K>(k2));
+  CHECK(s.load_checkpoint(id2) == expected);
+  CHECK(s.load_checkpoint(id3) == "delta");
+  auto again = f.open();
+  CHECK(again.load_checkpoint(id2) == expected);
 }
 
 TEMPLATE_TEST_CASE("conformance: checkpoint base links round-trip", "[conformance]", TREECRDT_CONFORMANCE_FACTORIES) {

@@ -180,10 +180,16 @@ class memory_storage {
 
   std::uint64_t save_checkpoint(const Key& key, std::uint64_t seq, std::string_view blob,
                                 const std::optional<Key>& base = std::nullopt) {
+    return adopt_checkpoint(key, seq, bytes(blob), base);
+  }
+  /// save_checkpoint that keeps the caller's buffer instead of a copy (storage_traits uses it).
+  std::uint64_t adopt_checkpoint(const Key& key, std::uint64_t seq, bytes&& blob,
+                                 const std::optional<Key>& base = std::nullopt) {
     require_transaction();
     remember_checkpoint(key);
     const std::uint64_t id = db_->next_checkpoint_id++;
-    db_->checkpoints.insert_or_assign(key, stored_checkpoint{{id, key, seq, blob.size(), base}, bytes(blob)});
+    const std::uint64_t size = blob.size();
+    db_->checkpoints.insert_or_assign(key, stored_checkpoint{{id, key, seq, size, base}, std::move(blob)});
     return id;
   }
 

@@ -27,6 +27,9 @@
 //   save_checkpoint(key, seq, blob, base = nullopt) -> id
 //     Effects: stores the checkpoint at head `key`, a delta over the checkpoint at head *base (a full
 //       one when nullopt); replaces a checkpoint with the same key. Complexity: O(blob), one round trip.
+//   adopt_checkpoint(key, seq, bytes&& blob, base = nullopt) -> id          (optional)
+//     save_checkpoint of a buffer the caller gives up, kept without a copy (memory_storage has it;
+//     the document calls storage_traits::save_checkpoint, which falls back to save_checkpoint).
 //   latest_checkpoint_before(bound) -> std::optional<checkpoint_info<Key>>
 //     the checkpoint with the greatest key strictly less than *bound (any key when nullopt)
 //   load_checkpoint(id) -> bytes                     throws storage_error if the id is unknown

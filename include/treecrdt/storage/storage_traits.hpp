@@ -3,6 +3,8 @@
 #include <concepts>
 #include <cstdint>
 #include <optional>
+#include <string_view>
+#include <utility>
 
 #include "../version_vector.hpp"
 #include "storage_concepts.hpp"
@@ -43,6 +45,17 @@ struct storage_traits {
       s.scan_after(std::nullopt, [&](const op<key_type>& o) { vv.observe(o.key.replica, o.key.counter); });
       return vv;
     }
+  }
+
+  /// save_checkpoint of a blob the caller gives up: a policy that keeps blobs in memory may provide
+  /// `adopt_checkpoint(key, seq, bytes&&, base)` and take the buffer instead of copying it (a full
+  /// snapshot of a large tree is megabytes, and a fresh copy of it page-faults). Default: save it.
+  static std::uint64_t save_checkpoint(S& s, const key_type& key, std::uint64_t seq, bytes&& blob,
+                                       const std::optional<key_type>& base) {
+    if constexpr (requires { s.adopt_checkpoint(key, seq, std::move(blob), base); })
+      return s.adopt_checkpoint(key, seq, std::move(blob), base);
+    else
+      return s.save_checkpoint(key, seq, std::string_view(blob), base);
   }
 
   /// Bytes the document occupies in the storage, if the policy can tell (else nullopt).
