@@ -94,13 +94,14 @@ class memory_store {
     std::uint32_t replica;
     std::uint64_t max;
   };
-  using change_summary = boost::container::small_vector<change_entry, 2>;
+  using change_summary = boost::container::small_vector<change_entry, 4>;
 
   struct node_rec : child_hook {
     node_rec(node_id i, std::uint32_t pos) : id(i), slot(pos) {}
     node_id id;
     std::uint32_t slot;  // position in nodes_ and in the per-slot arrays
     node_rec* parent = nullptr;
+    node_id parent_id{};  // parent->id, kept here: a snapshot then never visits the parent's record
     std::optional<bytes> order_key;
     child_set children;
     change_summary last_change;                       // sorted by replica index
@@ -457,7 +458,7 @@ class memory_store {
         changed[kept++] = c;
     changed.resize(kept);
     std::erase_if(changed, [](const epoch_change& c) { return c.parts == 0; });
-    out.reserve(out.size() + changed.size() * 80);
+    out.reserve(out.size() + changed.size() * 80 + trailer_room);
     w.varint(changed.size());
     for (std::size_t i = 0; i < changed.size(); ++i) {
       if (i + 2 * prefetch_distance < changed.size()) prefetch_record(nodes_[changed[i + 2 * prefetch_distance].slot]);
@@ -578,6 +579,7 @@ class memory_store {
   }
   void link_to_parent(handle h, handle p) {
     h->parent = p;
+    h->parent_id = p->id;
     parent_slots_[h->slot] = p->slot;
     if (p != trash_) p->children.insert_equal(*h);  // TRASH keeps no child list (rule 3)
   }
@@ -833,7 +835,7 @@ class memory_store {
       if (list[pos].parts != 0) order.emplace_back(list[pos].slot, static_cast<std::uint32_t>(pos));
     std::sort(order.begin(), order.end());
     w.varint(order.size());
-    out.reserve(out.size() + staged_live_);
+    out.reserve(out.size() + staged_live_ + trailer_room);
     for (const auto& [slot, pos] : order) out.append(staged_, staged_index_[pos].at, staged_index_[pos].length);
   }
 
@@ -883,7 +885,7 @@ class memory_store {
     for (std::size_t line = 0; line < sizeof(node_rec); line += 64) prefetch(reinterpret_cast<const char*>(&n) + line);
   }
   static void prefetch_pointees(const node_rec& n) noexcept {
-    if (n.parent) prefetch(&n.parent->id);
+    if (!n.last_change.empty()) prefetch(n.last_change.data());  // on the heap past two replicas
     if (n.order_key) prefetch(n.order_key->data());
     if (n.payload) prefetch(n.payload->data());
     if (n.deleted_at) prefetch(n.deleted_at.get());
@@ -935,7 +937,7 @@ class memory_store {
         flags_of(parts));
     w.u8(flags);
     if (flags & has_parent) {
-      detail::encode_node(w, n.parent->id);
+      detail::encode_node(w, n.parent_id);
       w.byte_string(*n.order_key);
     }
     if (parts & part_summary) {
@@ -1091,6 +1093,9 @@ class memory_store {
     bool stale = true;       // the node changed after its record was encoded
   };
   static constexpr std::size_t staged_slack = 64 * 1024;
+  // Room reserved past a delta's records for what the caller appends (a checkpoint's checksum):
+  // without it that append reallocates and copies the whole delta.
+  static constexpr std::size_t trailer_room = 64;
   static constexpr std::size_t default_staged_limit = 64 * 1024 * 1024;
   std::size_t staged_limit_ = default_staged_limit;
   bool staging_enabled_ = true;
