@@ -240,8 +240,8 @@ TEMPLATE_TEST_CASE("conformance: checkpoint primitives", "[conformance]", TREECR
 // write_checkpoint hands its buffer over (storage_traits::save_checkpoint): a policy that keeps
 // blobs in memory adopts it instead of copying; either way the bytes stored are the bytes given,
 // and a rolled-back transaction forgets them.
-TEMPLATE_TEST_CASE("conformance: a checkpoint handed over is stored byte for byte and rolls back",
-                   "[conformance]", TREECRDT_CONFORMANCE_FACTORIES) {
+TEMPLATE_TEST_CASE("conformance: a checkpoint handed over is stored byte for byte and rolls back", "[conformance]",
+                   TREECRDT_CONFORMANCE_FACTORIES) {
   using F = TestType;
   using K = typename F::key_type;
   using S = typename F::storage_type;
