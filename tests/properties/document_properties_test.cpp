@@ -148,3 +148,44 @@ TEMPLATE_TEST_CASE("document property: local edits with random syncs converge to
     rc_assert_same_json(docs.front().export_canonical(), docs.back().export_canonical());
   });
 }
+
+// The delta budget (checkpoint_chain.hpp): a chain runs on deltas until they outweigh
+// rebase_ratio × its full checkpoint, but at least min_delta_budget, or until max_chain_links. A
+// small tree's full snapshot (a few kB) is thus not rewritten every few links, and a chain is
+// still rebased at the link bound. Counts, not times.
+TEMPLATE_TEST_CASE("document: a small tree's chain is rebased by the delta budget floor and the link bound",
+                   "[document][checkpoint]", default_op_key, compact_op_key) {
+  using K = TestType;
+  test_document<K> doc(memory_storage<K>{}, doc_replica<K>(0), every_n_ops{4});
+  std::uint64_t lamport = 0;
+  const auto next_key = [&] {
+    ++lamport;
+    return make_key<K>(lamport, 1, lamport);
+  };
+  for (std::uint64_t n = 1; n <= 20; ++n) {
+    const op<K> ins = make_insert(next_key(), root_node, nid(n), bytes(1, static_cast<char>('a' + n)));
+    doc.apply(std::span<const op<K>>(&ins, 1));
+  }
+  const auto fulls = [&] { return doc.stats().checkpoints_written - doc.stats().delta_checkpoints_written; };
+  REQUIRE(fulls() == 1);  // at op 4: a delta needs a chain to extend
+  const std::uint64_t full_size = doc.storage().list_checkpoints().front().size_bytes;
+  REQUIRE(rebase_ratio * full_size < min_delta_budget / 8);  // the floor, not the ratio, is what binds
+  std::uint64_t written = doc.stats().checkpoints_written;
+  // Payload writes until the chain has max_chain_links links (each 4 ops, each a few records).
+  while (written < max_chain_links) {
+    const op<K> p = make_payload(next_key(), nid(1 + lamport % 20), bytes("value"));
+    doc.apply(std::span<const op<K>>(&p, 1));
+    written = doc.stats().checkpoints_written;
+    REQUIRE(fulls() == 1);  // far more than rebase_ratio × full_size of deltas: still one chain
+  }
+  std::uint64_t delta_bytes = 0;
+  for (const auto& cp : doc.storage().list_checkpoints()) delta_bytes += cp.is_full() ? 0 : cp.size_bytes;
+  CHECK(delta_bytes > 4 * rebase_ratio * full_size);
+  CHECK(delta_bytes <= min_delta_budget);
+  for (int i = 0; i < 4; ++i) {  // the next checkpoint would be link max_chain_links + 1: a rebase
+    const op<K> p = make_payload(next_key(), nid(1), bytes("rebase"));
+    doc.apply(std::span<const op<K>>(&p, 1));
+  }
+  CHECK(fulls() == 2);
+  CHECK(doc.stats().checkpoints_written == max_chain_links + 1);
+}
