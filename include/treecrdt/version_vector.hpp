@@ -187,8 +187,9 @@ class version_vector {
 
 /// Canonical binary form: entries in replica order, ranges in counter order. `write_replica(w, r)`
 /// writes a replica's name; a store writes its index into a replica table it writes once instead.
-template <class Replica, class WriteReplica>
-void encode_version_vector(detail::binary_writer& w, const version_vector<Replica>& vv, WriteReplica&& write_replica) {
+/// `Writer` is detail::binary_writer or detail::raw_writer (the same bytes).
+template <class Writer, class Replica, class WriteReplica>
+void encode_version_vector(Writer& w, const version_vector<Replica>& vv, WriteReplica&& write_replica) {
   w.varint(vv.replica_count());
   for (const auto& [r, e] : vv.entries()) {
     write_replica(w, r);
@@ -199,6 +200,16 @@ void encode_version_vector(detail::binary_writer& w, const version_vector<Replic
       w.varint(cr.last);
     }
   }
+}
+
+/// An upper bound of the bytes encode_version_vector writes for `vv`, given at most
+/// `replica_bound` bytes per replica name.
+template <class Replica>
+[[nodiscard]] std::size_t encoded_size_bound(const version_vector<Replica>& vv, std::size_t replica_bound) noexcept {
+  std::size_t n = detail::raw_writer::varint_bound;
+  for (const auto& [r, e] : vv.entries())
+    n += replica_bound + (2 + 2 * e.ranges.size()) * detail::raw_writer::varint_bound;
+  return n;
 }
 
 template <class Replica>

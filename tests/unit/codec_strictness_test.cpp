@@ -132,3 +132,63 @@ TEST_CASE("op bodies: a flag byte other than 0 or 1 is malformed", "[codec]") {
   body[payload_flag] = '\x02';
   CHECK_THROWS_AS(decode_op_body(k, body), detail::decode_failure);
 }
+
+// memory_store writes snapshot records through detail::raw_writer into room sized beforehand; the
+// bytes must be exactly binary_writer's, or snapshots would not decode.
+TEST_CASE("raw_writer writes binary_writer's bytes, within the bounds it states", "[codec]") {
+  std::uint64_t state = 0x9e3779b97f4a7c15ULL;
+  const auto next = [&] {  // xorshift: values of every magnitude
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state >> (state % 64);
+  };
+  version_vector<bytes> vv;
+  vv.add_range("alpha", 1, 40);
+  vv.observe("alpha", 45);
+  vv.observe("beta", 3);
+  vv.add_range("gamma", 1, 1000000);
+  for (int round = 0; round < 200; ++round) {
+    std::string expected;
+    detail::binary_writer w(expected);
+    std::string actual(4096, '\0');
+    detail::raw_writer r(actual.data());
+    std::size_t bound = 0;
+    for (int i = 0; i < 20; ++i) {
+      const std::uint64_t v = next();
+      switch (v % 5) {
+        case 0:
+          w.varint(v);
+          r.varint(v);
+          bound += detail::raw_writer::varint_bound;
+          break;
+        case 1:
+          w.fixed64(v);
+          r.fixed64(v);
+          bound += 8;
+          break;
+        case 2:
+          w.u8(static_cast<std::uint8_t>(v));
+          r.u8(static_cast<std::uint8_t>(v));
+          bound += 1;
+          break;
+        case 3: {
+          const std::string s(v % 40, static_cast<char>(v));
+          w.byte_string(s);
+          r.byte_string(s);
+          bound += detail::raw_writer::varint_bound + s.size();
+          break;
+        }
+        default: {
+          const auto index = [](auto& out, const bytes& name) { out.varint(name.size()); };
+          encode_version_vector(w, vv, index);
+          encode_version_vector(r, vv, index);
+          bound += encoded_size_bound(vv, detail::raw_writer::varint_bound);
+        }
+      }
+    }
+    actual.resize(static_cast<std::size_t>(r.end() - actual.data()));
+    REQUIRE(actual == expected);
+    CHECK(actual.size() <= bound);
+  }
+}

@@ -3,6 +3,7 @@
 // database adapters' op bodies. The reader checks every bound: corrupt input throws, never overreads.
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -44,6 +45,36 @@ class binary_writer {
 
  private:
   std::string& out_;
+};
+
+/// The writes of binary_writer (same bytes) into room the caller has already made, with no bound
+/// or capacity check per value: for records written in bulk, whose size is bounded beforehand
+/// (`varint_bound` a value). The caller sizes the room, writes, then trims to `end()`.
+class raw_writer {
+ public:
+  static constexpr std::size_t varint_bound = 10;
+  explicit raw_writer(char* at) noexcept : p_(at) {}
+
+  void u8(std::uint8_t v) noexcept { *p_++ = static_cast<char>(v); }
+  void varint(std::uint64_t v) noexcept {
+    while (v >= 0x80) {
+      *p_++ = static_cast<char>((v & 0x7f) | 0x80);
+      v >>= 7;
+    }
+    *p_++ = static_cast<char>(v);
+  }
+  void fixed64(std::uint64_t v) noexcept {
+    for (int i = 0; i < 8; ++i) *p_++ = static_cast<char>(v >> (56 - 8 * i));
+  }
+  void byte_string(std::string_view b) noexcept {
+    varint(b.size());
+    if (!b.empty()) std::memcpy(p_, b.data(), b.size());
+    p_ += b.size();
+  }
+  [[nodiscard]] char* end() const noexcept { return p_; }
+
+ private:
+  char* p_;
 };
 
 class binary_reader {

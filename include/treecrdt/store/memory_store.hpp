@@ -915,7 +915,7 @@ class memory_store {
 
   // Version vectors inside nodes name replicas by their index in the header's table.
   [[nodiscard]] auto write_replica_index() const {
-    return [this](detail::binary_writer& w, const replica_type& r) { w.varint(replica_ids_.at(r)); };
+    return [this](auto& w, const replica_type& r) { w.varint(replica_ids_.at(r)); };
   }
   [[nodiscard]] auto read_replica_index() const {
     return [this](detail::binary_reader& r) -> const replica_type& {
@@ -928,33 +928,50 @@ class memory_store {
   // A node record: id, the parts that follow (a full snapshot has them all; a delta only those
   // changed since its base), flags, then per part: parent and order key; change summary and exact
   // dots; deleted_at; payload and writer.
+  // Snapshots write millions of records: each is written into room sized once by a bound (one
+  // resize), through raw_writer, instead of one checked string append per field.
   void write_node(detail::binary_writer& w, const node_rec& n, std::uint8_t parts = all_parts) const {
-    detail::encode_node(w, n.id);
-    w.u8(parts);
+    constexpr std::size_t v = detail::raw_writer::varint_bound;
     const std::uint8_t flags = static_cast<std::uint8_t>(
         ((n.parent ? has_parent : 0) | (n.payload ? has_payload : 0) | (n.payload_writer ? has_writer : 0) |
          (n.deleted_at ? has_deleted : 0) | (n.exact_dots ? has_exact : 0)) &
         flags_of(parts));
-    w.u8(flags);
+    std::size_t bound = 16 + 2;
+    if (flags & has_parent) bound += 16 + v + n.order_key->size();
+    if (parts & part_summary) bound += v + 2 * v * n.last_change.size();
+    if (flags & has_exact) bound += encoded_size_bound(*n.exact_dots, v);
+    if (flags & has_deleted) bound += encoded_size_bound(*n.deleted_at, v);
+    if (flags & has_payload) bound += v + n.payload->size();
+    if (flags & has_writer) bound += 3 * v;
+    std::string& out = w.buffer();
+    const std::size_t start = out.size();
+    out.resize(start + bound);
+    detail::raw_writer c(out.data() + start);
+    c.fixed64(n.id.hi);
+    c.fixed64(n.id.lo);
+    c.u8(parts);
+    c.u8(flags);
     if (flags & has_parent) {
-      detail::encode_node(w, n.parent_id);
-      w.byte_string(*n.order_key);
+      c.fixed64(n.parent_id.hi);
+      c.fixed64(n.parent_id.lo);
+      c.byte_string(*n.order_key);
     }
     if (parts & part_summary) {
-      w.varint(n.last_change.size());
+      c.varint(n.last_change.size());
       for (const change_entry& e : n.last_change) {
-        w.varint(e.replica);
-        w.varint(e.max);
+        c.varint(e.replica);
+        c.varint(e.max);
       }
     }
-    if (flags & has_exact) encode_version_vector(w, *n.exact_dots, write_replica_index());
-    if (flags & has_deleted) encode_version_vector(w, *n.deleted_at, write_replica_index());
-    if (flags & has_payload) w.byte_string(*n.payload);
+    if (flags & has_exact) encode_version_vector(c, *n.exact_dots, write_replica_index());
+    if (flags & has_deleted) encode_version_vector(c, *n.deleted_at, write_replica_index());
+    if (flags & has_payload) c.byte_string(*n.payload);
     if (flags & has_writer) {  // the writer's replica by its index in the table (it was interned when folded)
-      w.varint(n.payload_writer->lamport);
-      w.varint(replica_ids_.at(n.payload_writer->replica));
-      w.varint(n.payload_writer->counter);
+      c.varint(n.payload_writer->lamport);
+      c.varint(replica_ids_.at(n.payload_writer->replica));
+      c.varint(n.payload_writer->counter);
     }
+    out.resize(static_cast<std::size_t>(c.end() - out.data()));
   }
 
   // Reads a record's parts and flags; a part that is not listed leaves the node's value as it is.
