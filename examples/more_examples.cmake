@@ -40,11 +40,12 @@ set_tests_properties(example_custom_storage PROPERTIES PASS_REGULAR_EXPRESSION
 
 if(TARGET treecrdt_sqlite_app)
   # Reopening restores the newest checkpoint (192 of 200 ops). The late op is 129 ops behind, beyond
-  # the 8 ops journaled since the reopen, so it restores the newest kept checkpoint before it: the full
-  # one at 32 (retention keeps the newest chain whole and older full checkpoints, not older deltas).
+  # the 8 ops journaled since the reopen, so it restores the newest valid checkpoint before it: the
+  # chain's delta at 64 over the full one at 32 (a chain this small runs on deltas until they pass
+  # the 1 MiB delta budget floor).
   add_test(NAME example_sqlite_app COMMAND treecrdt_sqlite_app ${CMAKE_CURRENT_BINARY_DIR}/sqlite-app-run)
   set_tests_properties(example_sqlite_app PROPERTIES PASS_REGULAR_EXPRESSION
-    "reopened [^\n]*: 200 ops in the log, 199 notes\nlaptop, reopened: ops applied forward 0, catch-ups 1, full replays 0, restored checkpoint at seq 192, replayed 8,.*laptop, after the late op: [^\n]*full replays 0, restored checkpoint at seq 32, replayed 169, late ops 1,.*first note now: from the phone\nsame tree as a full replay: yes")
+    "reopened [^\n]*: 200 ops in the log, 199 notes\nlaptop, reopened: ops applied forward 0, catch-ups 1, full replays 0, restored checkpoint at seq 192, replayed 8,.*laptop, after the late op: [^\n]*full replays 0, restored checkpoint at seq 64, replayed 137, late ops 1,.*first note now: from the phone\nsame tree as a full replay: yes")
 endif()
 
 if(TARGET treecrdt_tree_tables_app)

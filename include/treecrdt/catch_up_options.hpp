@@ -32,6 +32,11 @@ struct catch_up_options {
   /// (rewind needs the journal to reach back; checkpoint needs one before the frontier), else the
   /// planner's choice among the others — for tests and benchmarks.
   catch_up_path force = catch_up_path::none;
+  /// Checkpoint chains (checkpoint_chain.hpp): a chain is rebased — a new full checkpoint — once its
+  /// deltas pass max(2 × its full checkpoint, this many bytes), or at 1,024 links. The floor keeps a
+  /// small tree from rewriting its whole snapshot every few links; restoring a chain costs at most
+  /// one full snapshot and this many bytes of deltas more. 0: twice the full checkpoint only.
+  std::uint64_t min_delta_budget = std::uint64_t{1} << 20;
 };
 
 }  // namespace treecrdt

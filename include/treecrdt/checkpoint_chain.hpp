@@ -2,7 +2,8 @@
 // Incremental checkpoints (SPEC §8): a chain is one full checkpoint followed by deltas, each over
 // the link before it. Writing a delta costs what changed since the previous link; the chain is
 // rebased (a new full checkpoint) once its deltas add up to its delta budget — `rebase_ratio`
-// times the full one's size, but at least `min_delta_budget` — or it reaches `max_chain_links`.
+// times the full one's size, but at least catch_up_options::min_delta_budget (1 MiB by default) —
+// or it reaches `max_chain_links`.
 // Restoring a chain thus costs at most about (1 + rebase_ratio) full snapshots or one full snapshot
 // and a megabyte of deltas (a few milliseconds), and full snapshots cost at most 1 / rebase_ratio of
 // the deltas' bytes, far less on small trees, whose full snapshot would otherwise be rewritten every
@@ -34,7 +35,6 @@ namespace treecrdt {
 
 inline constexpr std::size_t max_chain_links = 1024;
 inline constexpr std::uint64_t rebase_ratio = 2;
-inline constexpr std::uint64_t min_delta_budget = std::uint64_t{1} << 20;
 
 template <OpKey Key>
 struct checkpoint_chain {
@@ -51,9 +51,9 @@ struct checkpoint_chain {
     while (!links.empty() && !(links.back().info.key < key)) links.pop_back();
   }
   [[nodiscard]] std::uint64_t full_bytes() const noexcept { return links.empty() ? 0 : links.front().info.size_bytes; }
-  /// The bytes of deltas the chain may hold before it is rebased.
-  [[nodiscard]] std::uint64_t delta_budget() const noexcept {
-    return std::max(rebase_ratio * full_bytes(), min_delta_budget);
+  /// The bytes of deltas the chain may hold before it is rebased, given the budget's floor.
+  [[nodiscard]] std::uint64_t delta_budget(std::uint64_t floor) const noexcept {
+    return std::max(rebase_ratio * full_bytes(), floor);
   }
   [[nodiscard]] std::uint64_t delta_bytes() const noexcept {
     std::uint64_t n = 0;
@@ -81,10 +81,12 @@ void write_checkpoint(Ctx& ctx, const typename Ctx::key_type& key, std::uint64_t
   std::optional<key_type> base;
   if constexpr (DeltaSnapshotStore<store_type>) {
     if (!chain.links.empty() && chain.links.size() < max_chain_links && chain.links.back().mark &&
-        chain.delta_bytes() < chain.delta_budget() && ctx.store.can_snapshot_since(*chain.links.back().mark)) {
+        chain.delta_bytes() < chain.delta_budget(ctx.options.min_delta_budget) &&
+        ctx.store.can_snapshot_since(*chain.links.back().mark)) {
       encode_delta_checkpoint(blob, ctx.store, *chain.links.back().mark, key, seq, chain.links.back().info);
       // Otherwise the deltas would outweigh the base: rebase.
-      if (chain.delta_bytes() + blob.size() <= chain.delta_budget()) base = chain.links.back().info.key;
+      if (chain.delta_bytes() + blob.size() <= chain.delta_budget(ctx.options.min_delta_budget))
+        base = chain.links.back().info.key;
     }
   }
   if (!base) encode_checkpoint(blob, ctx.store, key, seq);

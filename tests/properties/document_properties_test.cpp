@@ -150,9 +150,9 @@ TEMPLATE_TEST_CASE("document property: local edits with random syncs converge to
 }
 
 // The delta budget (checkpoint_chain.hpp): a chain runs on deltas until they outweigh
-// rebase_ratio × its full checkpoint, but at least min_delta_budget, or until max_chain_links. A
-// small tree's full snapshot (a few kB) is thus not rewritten every few links, and a chain is
-// still rebased at the link bound. Counts, not times.
+// rebase_ratio × its full checkpoint, but at least catch_up_options::min_delta_budget, or until
+// max_chain_links. A small tree's full snapshot (a few kB) is thus not rewritten every few links,
+// and a chain is still rebased at the link bound; with a floor of 0, by the ratio. Counts, not times.
 TEMPLATE_TEST_CASE("document: a small tree's chain is rebased by the delta budget floor and the link bound",
                    "[document][checkpoint]", default_op_key, compact_op_key) {
   using K = TestType;
@@ -169,7 +169,8 @@ TEMPLATE_TEST_CASE("document: a small tree's chain is rebased by the delta budge
   const auto fulls = [&] { return doc.stats().checkpoints_written - doc.stats().delta_checkpoints_written; };
   REQUIRE(fulls() == 1);  // at op 4: a delta needs a chain to extend
   const std::uint64_t full_size = doc.storage().list_checkpoints().front().size_bytes;
-  REQUIRE(rebase_ratio * full_size < min_delta_budget / 8);  // the floor, not the ratio, is what binds
+  const std::uint64_t floor = catch_up_options{}.min_delta_budget;
+  REQUIRE(rebase_ratio * full_size < floor / 8);  // the floor, not the ratio, is what binds
   std::uint64_t written = doc.stats().checkpoints_written;
   // Payload writes until the chain has max_chain_links links (each 4 ops, each a few records).
   while (written < max_chain_links) {
@@ -181,11 +182,33 @@ TEMPLATE_TEST_CASE("document: a small tree's chain is rebased by the delta budge
   std::uint64_t delta_bytes = 0;
   for (const auto& cp : doc.storage().list_checkpoints()) delta_bytes += cp.is_full() ? 0 : cp.size_bytes;
   CHECK(delta_bytes > 4 * rebase_ratio * full_size);
-  CHECK(delta_bytes <= min_delta_budget);
+  CHECK(delta_bytes <= floor);
   for (int i = 0; i < 4; ++i) {  // the next checkpoint would be link max_chain_links + 1: a rebase
     const op<K> p = make_payload(next_key(), nid(1), bytes("rebase"));
     doc.apply(std::span<const op<K>>(&p, 1));
   }
   CHECK(fulls() == 2);
   CHECK(doc.stats().checkpoints_written == max_chain_links + 1);
+
+  // With no floor the ratio binds: the chain's deltas never pass rebase_ratio × its full checkpoint.
+  test_document<K> ratio_only(memory_storage<K>{}, doc_replica<K>(0), every_n_ops{4}, exponential_retention{},
+                              catch_up_options{.min_delta_budget = 0});
+  for (std::uint64_t i = 1; i <= 2000; ++i) {
+    const op<K> o = i <= 20 ? make_insert(make_key<K>(i, 1, i), root_node, nid(i), bytes(1, static_cast<char>('a' + i)))
+                            : make_payload(make_key<K>(i, 1, i), nid(1 + i % 20), bytes("value"));
+    ratio_only.apply(std::span<const op<K>>(&o, 1));
+    const auto cps = ratio_only.storage().list_checkpoints();
+    std::uint64_t chain_deltas = 0, newest_full = 0;
+    for (const auto& cp : cps) {
+      if (cp.is_full()) {
+        chain_deltas = 0;
+        newest_full = cp.size_bytes;
+      } else {
+        chain_deltas += cp.size_bytes;
+      }
+    }
+    REQUIRE(chain_deltas <= rebase_ratio * newest_full);
+  }
+  const auto& st = ratio_only.stats();
+  CHECK(st.checkpoints_written - st.delta_checkpoints_written > 20);  // rebased every few links
 }
