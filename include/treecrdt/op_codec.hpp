@@ -12,7 +12,8 @@
 namespace treecrdt {
 
 namespace detail {
-inline void encode_node(binary_writer& w, node_id n) {
+template <class Writer>  // binary_writer or raw_writer
+void encode_node(Writer& w, node_id n) {
   w.fixed64(n.hi);
   w.fixed64(n.lo);
 }

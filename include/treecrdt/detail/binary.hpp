@@ -16,40 +16,10 @@ class decode_failure : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-class binary_writer {
- public:
-  explicit binary_writer(std::string& out) noexcept : out_(out) {}
-
-  void u8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
-  // Each value is built in a small buffer and appended once: snapshots write millions of them.
-  void varint(std::uint64_t v) {
-    char buf[10];
-    std::size_t n = 0;
-    while (v >= 0x80) {
-      buf[n++] = static_cast<char>((v & 0x7f) | 0x80);
-      v >>= 7;
-    }
-    buf[n++] = static_cast<char>(v);
-    out_.append(buf, n);
-  }
-  void fixed64(std::uint64_t v) {
-    char buf[8];
-    for (int i = 0; i < 8; ++i) buf[i] = static_cast<char>(v >> (56 - 8 * i));
-    out_.append(buf, 8);
-  }
-  void byte_string(std::string_view b) {
-    varint(b.size());
-    out_.append(b);
-  }
-  [[nodiscard]] std::string& buffer() noexcept { return out_; }
-
- private:
-  std::string& out_;
-};
-
-/// The writes of binary_writer (same bytes) into room the caller has already made, with no bound
-/// or capacity check per value: for records written in bulk, whose size is bounded beforehand
-/// (`varint_bound` a value). The caller sizes the room, writes, then trims to `end()`.
+/// Writes the encoding into room the caller has already made, with no bound or capacity check
+/// per value: for records written in bulk, whose size is bounded beforehand (`varint_bound` a
+/// value). The caller sizes the room, writes, then trims to `end()`. binary_writer appends the
+/// same bytes to a string.
 class raw_writer {
  public:
   static constexpr std::size_t varint_bound = 10;
@@ -75,6 +45,33 @@ class raw_writer {
 
  private:
   char* p_;
+};
+
+class binary_writer {
+ public:
+  explicit binary_writer(std::string& out) noexcept : out_(out) {}
+
+  void u8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
+  // Each value is built in a small buffer (raw_writer's encoding) and appended once.
+  void varint(std::uint64_t v) {
+    char buf[raw_writer::varint_bound];
+    raw_writer r(buf);
+    r.varint(v);
+    out_.append(buf, static_cast<std::size_t>(r.end() - buf));
+  }
+  void fixed64(std::uint64_t v) {
+    char buf[8];
+    raw_writer(buf).fixed64(v);
+    out_.append(buf, 8);
+  }
+  void byte_string(std::string_view b) {
+    varint(b.size());
+    out_.append(b);
+  }
+  [[nodiscard]] std::string& buffer() noexcept { return out_; }
+
+ private:
+  std::string& out_;
 };
 
 class binary_reader {

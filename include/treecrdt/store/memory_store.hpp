@@ -885,7 +885,6 @@ class memory_store {
     for (std::size_t line = 0; line < sizeof(node_rec); line += 64) prefetch(reinterpret_cast<const char*>(&n) + line);
   }
   static void prefetch_pointees(const node_rec& n) noexcept {
-    if (!n.last_change.empty()) prefetch(n.last_change.data());  // on the heap past two replicas
     if (n.order_key) prefetch(n.order_key->data());
     if (n.payload) prefetch(n.payload->data());
     if (n.deleted_at) prefetch(n.deleted_at.get());
@@ -947,13 +946,11 @@ class memory_store {
     const std::size_t start = out.size();
     out.resize(start + bound);
     detail::raw_writer c(out.data() + start);
-    c.fixed64(n.id.hi);
-    c.fixed64(n.id.lo);
+    detail::encode_node(c, n.id);
     c.u8(parts);
     c.u8(flags);
     if (flags & has_parent) {
-      c.fixed64(n.parent_id.hi);
-      c.fixed64(n.parent_id.lo);
+      detail::encode_node(c, n.parent_id);
       c.byte_string(*n.order_key);
     }
     if (parts & part_summary) {
