@@ -37,29 +37,63 @@ inline constexpr std::size_t max_chain_links = 1024;
 inline constexpr std::uint64_t rebase_ratio = 2;
 
 template <OpKey Key>
-struct checkpoint_chain {
+class checkpoint_chain {
+ public:
   struct link {
     checkpoint_info<Key> info;
     std::optional<std::uint64_t> mark;  // the store's change mark at this link; none: no delta over it
   };
-  std::vector<link> links;  // oldest (the full one) first
-  std::string buffer;       // the bytes of the checkpoint being written; reused where the storage copies it
+  std::string buffer;  // the bytes of the checkpoint being written; reused where the storage copies it
 
-  void reset() noexcept { links.clear(); }
+  [[nodiscard]] const std::vector<link>& links() const noexcept { return links_; }
+  [[nodiscard]] bool empty() const noexcept { return links_.empty(); }
+  [[nodiscard]] link& newest() noexcept { return links_.back(); }
+  void append(link l) {
+    if (!links_.empty()) delta_bytes_ += l.info.size_bytes;
+    links_.push_back(std::move(l));
+  }
+  void reset() noexcept {
+    links_.clear();
+    delta_bytes_ = 0;
+  }
   /// A late op at `key` invalidated every link at or after it.
   void drop_from(const Key& key) {
-    while (!links.empty() && !(links.back().info.key < key)) links.pop_back();
+    while (!links_.empty() && !(links_.back().info.key < key)) {
+      if (links_.size() > 1) delta_bytes_ -= links_.back().info.size_bytes;
+      links_.pop_back();
+    }
   }
-  [[nodiscard]] std::uint64_t full_bytes() const noexcept { return links.empty() ? 0 : links.front().info.size_bytes; }
+  [[nodiscard]] std::uint64_t full_bytes() const noexcept { return links_.empty() ? 0 : links_.front().info.size_bytes; }
   /// The bytes of deltas the chain may hold before it is rebased, given the budget's floor.
   [[nodiscard]] std::uint64_t delta_budget(std::uint64_t floor) const noexcept {
     return std::max(rebase_ratio * full_bytes(), floor);
   }
-  [[nodiscard]] std::uint64_t delta_bytes() const noexcept {
-    std::uint64_t n = 0;
-    for (std::size_t i = 1; i < links.size(); ++i) n += links[i].info.size_bytes;
-    return n;
+  /// The deltas' bytes, kept as links come and go: O(1), however long the chain.
+  [[nodiscard]] std::uint64_t delta_bytes() const noexcept { return delta_bytes_; }
+
+  // Pruning lists every stored checkpoint, so it runs only when it may drop something new: after a
+  // full checkpoint (the retention policy chooses among full ones; deltas of the newest chain are
+  // kept anyway), or once as many checkpoints were written since the last prune as that prune kept.
+  // Either way its cost is O(1) amortized per checkpoint written, not O(chain length).
+  void note_written(bool full) noexcept {
+    ++written_since_prune_;
+    full_since_prune_ = full_since_prune_ || full;
   }
+  [[nodiscard]] bool prune_due() const noexcept {
+    return full_since_prune_ || written_since_prune_ >= std::max<std::uint64_t>(kept_at_prune_, 1);
+  }
+  void note_pruned(std::uint64_t kept) noexcept {
+    written_since_prune_ = 0;
+    full_since_prune_ = false;
+    kept_at_prune_ = kept;
+  }
+
+ private:
+  std::vector<link> links_;  // oldest (the full one) first
+  std::uint64_t delta_bytes_ = 0;
+  std::uint64_t written_since_prune_ = 0;
+  bool full_since_prune_ = false;
+  std::uint64_t kept_at_prune_ = 0;
 };
 
 /// A link of a chain failed to verify or is missing: catch-up drops it and falls back.
@@ -80,13 +114,13 @@ void write_checkpoint(Ctx& ctx, const typename Ctx::key_type& key, std::uint64_t
   std::string& blob = chain.buffer;
   std::optional<key_type> base;
   if constexpr (DeltaSnapshotStore<store_type>) {
-    if (!chain.links.empty() && chain.links.size() < max_chain_links && chain.links.back().mark &&
+    if (!chain.empty() && chain.links().size() < max_chain_links && chain.newest().mark &&
         chain.delta_bytes() < chain.delta_budget(ctx.options.min_delta_budget) &&
-        ctx.store.can_snapshot_since(*chain.links.back().mark)) {
-      encode_delta_checkpoint(blob, ctx.store, *chain.links.back().mark, key, seq, chain.links.back().info);
+        ctx.store.can_snapshot_since(*chain.newest().mark)) {
+      encode_delta_checkpoint(blob, ctx.store, *chain.newest().mark, key, seq, chain.newest().info);
       // Otherwise the deltas would outweigh the base: rebase.
       if (chain.delta_bytes() + blob.size() <= chain.delta_budget(ctx.options.min_delta_budget))
-        base = chain.links.back().info.key;
+        base = chain.newest().info.key;
     }
   }
   if (!base) encode_checkpoint(blob, ctx.store, key, seq);
@@ -102,7 +136,8 @@ void write_checkpoint(Ctx& ctx, const typename Ctx::key_type& key, std::uint64_t
     if (!base) ctx.store.forget_changes_through(*mark);
   }
   if (!base) chain.reset();
-  chain.links.push_back({checkpoint_info<key_type>{id, key, seq, size, base}, mark});
+  chain.append({checkpoint_info<key_type>{id, key, seq, size, base}, mark});
+  chain.note_written(!base);
   ++ctx.stats.checkpoints_written;
   if (base) ++ctx.stats.delta_checkpoints_written;
   ctx.stats.checkpoint_bytes_written += size;
@@ -156,14 +191,15 @@ std::size_t restore_chain(Ctx& ctx, const checkpoint_info<typename Ctx::key_type
       ctx.chain.reset();
       throw corrupt_link<key_type>{cp, e.what()};
     }
-    ctx.chain.links.push_back({cp, std::nullopt});
+    ctx.chain.append({cp, std::nullopt});
   }
-  if constexpr (DeltaSnapshotStore<store_type>) ctx.chain.links.back().mark = ctx.store.mark_checkpoint();
+  if constexpr (DeltaSnapshotStore<store_type>) ctx.chain.newest().mark = ctx.store.mark_checkpoint();
   return links.size();
 }
 
 /// Drops every checkpoint neither the retention policy nor a kept link's chain needs. The chain new
-/// deltas are written onto is always kept.
+/// deltas are written onto is always kept. Complexity: O(stored checkpoints) and their listing; the
+/// document calls it when ctx.chain.prune_due().
 template <class Ctx>
 void prune_checkpoints(Ctx& ctx) {
   using key_type = typename Ctx::key_type;
@@ -175,17 +211,22 @@ void prune_checkpoints(Ctx& ctx) {
   keep.resize(all.size(), false);
   std::map<key_type, std::size_t> index;
   for (std::size_t i = 0; i < all.size(); ++i) index.emplace(all[i].key, i);
-  for (const auto& l : ctx.chain.links)
+  for (const auto& l : ctx.chain.links())
     if (const auto it = index.find(l.info.key); it != index.end()) keep[it->second] = true;
   for (std::size_t i = all.size(); i-- > 0;) {  // newest first: a kept delta keeps its base
     if (!keep[i] || !all[i].base) continue;
     if (const auto it = index.find(*all[i].base); it != index.end()) keep[it->second] = true;
   }
+  std::uint64_t kept = 0;
   for (std::size_t i = 0; i < all.size(); ++i) {
-    if (keep[i]) continue;
+    if (keep[i]) {
+      ++kept;
+      continue;
+    }
     ctx.storage.drop_checkpoint(all[i].id);
     ++ctx.stats.checkpoints_pruned;
   }
+  ctx.chain.note_pruned(kept);
   ctx.wrote_checkpoint = false;
 }
 

@@ -219,7 +219,7 @@ class document {
         frontier_.reset();
       }
       body(ctx);
-      if (ctx.wrote_checkpoint) treecrdt::prune(ctx);
+      if (ctx.wrote_checkpoint && ctx.chain.prune_due()) treecrdt::prune(ctx);
       if constexpr (PersistentStore<Store>) store_.flush();
       const materialization_meta<Key> meta{head_, frontier_};
       storage_.store_meta(meta);

@@ -6,8 +6,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <ostream>
+#include <span>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -149,14 +151,28 @@ TEMPLATE_TEST_CASE("document property: local edits with random syncs converge to
   });
 }
 
+/// The default retention, counting its passes: each is one prune, which lists every checkpoint.
+struct counting_retention {
+  exponential_retention inner;
+  std::shared_ptr<std::uint64_t> passes = std::make_shared<std::uint64_t>(0);
+  [[nodiscard]] std::vector<bool> select(std::span<const checkpoint_summary> cps, std::uint64_t head_seq) const {
+    ++*passes;
+    return inner.select(cps, head_seq);
+  }
+};
+
 // The delta budget (checkpoint_chain.hpp): a chain runs on deltas until they outweigh
 // rebase_ratio × its full checkpoint, but at least catch_up_options::min_delta_budget, or until
 // max_chain_links. A small tree's full snapshot (a few kB) is thus not rewritten every few links,
-// and a chain is still rebased at the link bound; with a floor of 0, by the ratio. Counts, not times.
+// and a chain is still rebased at the link bound; with a floor of 0, by the ratio. Pruning, which
+// lists every checkpoint, runs after a full one and then at doubling counts: O(log links) passes
+// over a chain, not one per link. Counts, not times.
 TEMPLATE_TEST_CASE("document: a small tree's chain is rebased by the delta budget floor and the link bound",
                    "[document][checkpoint]", default_op_key, compact_op_key) {
   using K = TestType;
-  test_document<K> doc(memory_storage<K>{}, doc_replica<K>(0), every_n_ops{4});
+  const counting_retention retention;
+  document<K, memory_storage<K>, memory_store<K>, default_cadence, counting_retention> doc(
+      memory_storage<K>{}, doc_replica<K>(0), every_n_ops{4}, retention);
   std::uint64_t lamport = 0;
   const auto next_key = [&] {
     ++lamport;
@@ -183,12 +199,18 @@ TEMPLATE_TEST_CASE("document: a small tree's chain is rebased by the delta budge
   for (const auto& cp : doc.storage().list_checkpoints()) delta_bytes += cp.is_full() ? 0 : cp.size_bytes;
   CHECK(delta_bytes > 4 * rebase_ratio * full_size);
   CHECK(delta_bytes <= floor);
+  // Passes: one at the full checkpoint, then after 1, 2, 4, ... further links: about log2(1,024).
+  CHECK(*retention.passes >= 10);
+  CHECK(*retention.passes <= 13);
+  CHECK(doc.storage().list_checkpoints().size() == max_chain_links);  // the chain is kept whole
   for (int i = 0; i < 4; ++i) {  // the next checkpoint would be link max_chain_links + 1: a rebase
     const op<K> p = make_payload(next_key(), nid(1), bytes("rebase"));
     doc.apply(std::span<const op<K>>(&p, 1));
   }
   CHECK(fulls() == 2);
   CHECK(doc.stats().checkpoints_written == max_chain_links + 1);
+  // The new full one prunes the old chain but its full link, one of keep_recent older full ones.
+  CHECK(doc.storage().list_checkpoints().size() == 2);
 
   // With no floor the ratio binds: the chain's deltas never pass rebase_ratio × its full checkpoint.
   test_document<K> ratio_only(memory_storage<K>{}, doc_replica<K>(0), every_n_ops{4}, exponential_retention{},
