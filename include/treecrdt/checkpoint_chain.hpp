@@ -63,7 +63,9 @@ class checkpoint_chain {
       links_.pop_back();
     }
   }
-  [[nodiscard]] std::uint64_t full_bytes() const noexcept { return links_.empty() ? 0 : links_.front().info.size_bytes; }
+  [[nodiscard]] std::uint64_t full_bytes() const noexcept {
+    return links_.empty() ? 0 : links_.front().info.size_bytes;
+  }
   /// The bytes of deltas the chain may hold before it is rebased, given the budget's floor.
   [[nodiscard]] std::uint64_t delta_budget(std::uint64_t floor) const noexcept {
     return std::max(rebase_ratio * full_bytes(), floor);
