@@ -56,6 +56,7 @@
 #include <boost/intrusive/set.hpp>
 
 #include "../detail/binary.hpp"
+#include "../detail/ring.hpp"
 #include "../head_position.hpp"
 #include "../op_codec.hpp"
 #include "rule6.hpp"
@@ -124,9 +125,10 @@ class memory_store {
     std::optional<Key> writer;                // payload: old writer
     std::unique_ptr<version_vector_type> vv;  // deleted: old deleted_at
   };
-  struct journaled_op {
-    Key key;
-    head_type before;
+  struct journaled_op {  // trivially destructible: dropping one touches nothing
+    std::uint64_t lamport;
+    std::uint64_t counter;
+    std::uint32_t replica;      // index into replicas_ (never renumbered while the journal lives)
     std::uint64_t first_step;   // absolute index into the step queue
     std::uint64_t first_heavy;  // absolute index into the heavy queue
   };
@@ -185,7 +187,12 @@ class memory_store {
     applied_.observe(key.replica, key.counter);
     op_replica_ = intern(key.replica);
     if (journal_limit_ > 0) {
-      journal_.push_back({key, head_, steps_dropped_ + steps_.size(), heavy_dropped_ + heavy_.size()});
+      if (journal_.empty()) {
+        journal_origin_ = head_.key;
+        last_dropped_.reset();
+      }
+      journal_.push_back(
+          {key.lamport, key.counter, op_replica_, steps_dropped_ + steps_.size(), heavy_dropped_ + heavy_.size()});
       if (journal_.size() > journal_limit_) drop_oldest_journaled();
     }
     head_.key = key;
@@ -347,6 +354,8 @@ class memory_store {
     steps_.clear();
     heavy_.clear();
     steps_dropped_ = heavy_dropped_ = 0;
+    journal_origin_.reset();
+    last_dropped_.reset();
     head_ = at;
     journal_limit_ = limit;
   }
@@ -358,19 +367,25 @@ class memory_store {
   [[nodiscard]] std::optional<std::uint64_t> rewind_cost(const Key& frontier) const {
     if (!head_.key || *head_.key < frontier) return 0;
     if (journal_.empty()) return std::nullopt;
-    const auto first =
-        std::partition_point(journal_.begin(), journal_.end(), [&](const journaled_op& o) { return o.key < frontier; });
-    if (first == journal_.begin()) {  // every journaled op is undone: the one before must be older
-      const head_type& before = journal_.front().before;
-      if (before.seq != 0 && !(before.key && *before.key < frontier)) return std::nullopt;
+    std::size_t lo = 0;  // the first journaled op with key ≥ frontier, by binary search
+    for (std::size_t hi = journal_.size(); lo < hi;) {
+      const std::size_t mid = lo + (hi - lo) / 2;
+      if (key_of(journal_[mid]) < frontier)
+        lo = mid + 1;
+      else
+        hi = mid;
     }
-    return static_cast<std::uint64_t>(journal_.end() - first);
+    if (lo == 0) {  // every journaled op is undone: the one before must be older
+      const std::optional<Key> before = journal_base_key();
+      if (head_.seq != journal_.size() && !(before && *before < frontier)) return std::nullopt;
+    }
+    return static_cast<std::uint64_t>(journal_.size() - lo);
   }
 
   /// Undoes every journaled op with key ≥ frontier, newest first, and returns the head reached.
   /// Requires: rewind_cost(frontier) has a value. Complexity: O(what the undone ops changed).
   head_type rewind_before(const Key& frontier) {
-    while (!journal_.empty() && !(journal_.back().key < frontier)) undo_last();
+    while (!journal_.empty() && !(key_of(journal_.back()) < frontier)) undo_last();
     return head_;
   }
 
@@ -635,30 +650,28 @@ class memory_store {
     if (recording()) steps_.push_back(s);
   }
 
+  [[nodiscard]] Key key_of(const journaled_op& o) const { return Key{o.lamport, replicas_[o.replica], o.counter}; }
+  /// The head's key before the oldest journaled op.
+  [[nodiscard]] std::optional<Key> journal_base_key() const {
+    return last_dropped_ ? std::optional<Key>(key_of(*last_dropped_)) : journal_origin_;
+  }
+
   void drop_oldest_journaled() {
+    last_dropped_ = journal_.front();
     journal_.pop_front();
     const std::uint64_t keep_step = journal_.empty() ? steps_dropped_ + steps_.size() : journal_.front().first_step;
     const std::uint64_t keep_heavy = journal_.empty() ? heavy_dropped_ + heavy_.size() : journal_.front().first_heavy;
-    while (steps_dropped_ < keep_step) {
-      steps_.pop_front();
-      ++steps_dropped_;
-    }
-    while (heavy_dropped_ < keep_heavy) {
-      heavy_.pop_front();
-      ++heavy_dropped_;
-    }
+    for (; steps_dropped_ < keep_step; ++steps_dropped_) steps_.pop_front();
+    for (; heavy_dropped_ < keep_heavy; ++heavy_dropped_) heavy_.pop_front();
   }
 
   void undo_last() {
     undoing_ = true;
-    const journaled_op& op = journal_.back();
-    while (steps_dropped_ + steps_.size() > op.first_step) {
-      const undo_step s = steps_.back();
-      steps_.pop_back();
-      undo(s);
-    }
-    head_ = op.before;
-    journal_.pop_back();
+    const std::uint64_t first_step = journal_.back().first_step;
+    while (steps_dropped_ + steps_.size() > first_step) undo(steps_.take_back());
+    journal_.take_back();
+    head_.key = journal_.empty() ? journal_base_key() : std::optional<Key>(key_of(journal_.back()));
+    --head_.seq;
     undoing_ = false;
   }
 
@@ -719,11 +732,7 @@ class memory_store {
     touch(h, all_parts);
     invalidate_upwards(h);
   }
-  undo_heavy pop_heavy() {
-    undo_heavy h = std::move(heavy_.back());
-    heavy_.pop_back();
-    return h;
-  }
+  undo_heavy pop_heavy() { return heavy_.take_back(); }
 
   // ---- change epochs (delta snapshots) ---------------------------------------------------------
 
@@ -1085,9 +1094,11 @@ class memory_store {
   head_type head_;
   std::uint64_t journal_limit_ = 0;
   bool undoing_ = false;
-  std::deque<journaled_op> journal_;
-  std::deque<undo_step> steps_;
-  std::deque<undo_heavy> heavy_;
+  detail::ring<journaled_op> journal_;
+  detail::ring<undo_step> steps_;
+  detail::ring<undo_heavy> heavy_;
+  std::optional<Key> journal_origin_;         // the head's key when the journal last started empty
+  std::optional<journaled_op> last_dropped_;  // the newest op dropped from the journal since then
   std::uint64_t steps_dropped_ = 0;
   std::uint64_t heavy_dropped_ = 0;
   // Change epochs: epoch_changes_[i] lists the nodes changed in epoch first_epoch_ + i, each once
