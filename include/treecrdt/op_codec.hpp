@@ -33,9 +33,11 @@ void encode_node(Writer& w, node_id n) {
 
 inline constexpr std::uint8_t op_body_format = 1;
 
+/// Writes encode_op_body(o) into `out`, replacing its contents: a caller encoding many ops reuses
+/// one buffer instead of allocating a string per op.
 template <OpKey Key>
-[[nodiscard]] std::string encode_op_body(const op<Key>& o) {
-  std::string out;
+void encode_op_body_into(std::string& out, const op<Key>& o) {
+  out.clear();
   detail::binary_writer w(out);
   w.u8(op_body_format);
   w.u8(static_cast<std::uint8_t>(o.kind));
@@ -46,6 +48,12 @@ template <OpKey Key>
   if (o.payload) w.byte_string(*o.payload);
   w.u8(o.known_state ? 1 : 0);
   if (o.known_state) encode_version_vector(w, *o.known_state);
+}
+
+template <OpKey Key>
+[[nodiscard]] std::string encode_op_body(const op<Key>& o) {
+  std::string out;
+  encode_op_body_into(out, o);
   return out;
 }
 

@@ -70,6 +70,7 @@
 // a time; several handles (processes) may share a file, SQLite serializes their writers.
 #include <algorithm>
 #include <chrono>
+#include <concepts>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -77,6 +78,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -156,13 +158,16 @@ class sqlite_storage {
   [[nodiscard]] std::vector<std::size_t> append(std::span<const op_type> batch) {
     require_transaction("append");
     std::vector<std::size_t> fresh;
+    std::string& body = s_->body_buffer;  // borrowed by the statement: no copy, no allocation per op
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const op_type& o = batch[i];
-      const std::string body = encode_op_body(o);
+      encode_op_body_into(body, o);
       {
         auto u = s_->st.insert_op.use();
-        bind_key(u, 1, o.key);
-        u.bind_blob(4, body);
+        u.bind(1, sqlite::to_ordered_int64(o.key.lamport));
+        u.bind_blob_borrowed(2, replica_bytes(o.key.replica, s_->replica_buffer));
+        u.bind(3, sqlite::to_ordered_int64(o.key.counter));
+        u.bind_blob_borrowed(4, body);
         u.run();
       }
       if (s_->conn.changes() == 1) {
@@ -401,17 +406,20 @@ class sqlite_storage {
   // Merges the newly stored ops' counters into treecrdt_version: per replica, the new counters
   // form runs [a, b] (none of them was stored before, so no stored run overlaps one); each run is
   // joined with the stored run ending at a - 1 and the one starting at b + 1, if any.
+  // Counters are grouped by replica through a hash map (a batch names few replicas, but a hostile
+  // one may name thousands), so no replica is copied or compared per op.
   void record_versions(std::span<const op_type> batch, const std::vector<std::size_t>& fresh) {
-    std::vector<std::pair<bytes, std::uint64_t>> dots;
-    dots.reserve(fresh.size());
-    for (std::size_t i : fresh)
-      dots.emplace_back(replica_codec<replica_type>::to_bytes(batch[i].key.replica), batch[i].key.counter);
-    std::sort(dots.begin(), dots.end());
-    for (std::size_t i = 0; i < dots.size();) {
-      std::size_t j = i + 1;
-      while (j < dots.size() && dots[j].first == dots[i].first && dots[j].second == dots[j - 1].second + 1) ++j;
-      merge_run(dots[i].first, dots[i].second, dots[j - 1].second);
-      i = j;
+    std::unordered_map<replica_type, std::vector<std::uint64_t>> counters;
+    for (std::size_t i : fresh) counters[batch[i].key.replica].push_back(batch[i].key.counter);
+    for (auto& [replica, cs] : counters) {
+      std::sort(cs.begin(), cs.end());
+      const bytes r = replica_codec<replica_type>::to_bytes(replica);
+      for (std::size_t i = 0; i < cs.size();) {
+        std::size_t j = i + 1;
+        while (j < cs.size() && cs[j] == cs[j - 1] + 1) ++j;
+        merge_run(r, cs[i], cs[j - 1]);
+        i = j;
+      }
     }
   }
 
@@ -550,6 +558,8 @@ class sqlite_storage {
     std::string path;
     sqlite::transaction_statements tx;
     statements st;
+    std::string body_buffer;     // append's encoded op body, reused
+    std::string replica_buffer;  // append's encoded replica, reused (when replicas are not bytes)
   };
 
   explicit sqlite_storage(std::unique_ptr<state> s) noexcept : s_(std::move(s)) {}
@@ -559,6 +569,15 @@ class sqlite_storage {
       throw std::logic_error(std::string("sqlite_storage::") + what + " outside a transaction");
   }
 
+  /// The replica's bytes as stored: the replica itself when it is bytes, else encoded into `buffer`.
+  static std::string_view replica_bytes(const replica_type& r, std::string& buffer) {
+    if constexpr (std::same_as<replica_type, bytes>) {
+      return r;
+    } else {
+      buffer = replica_codec<replica_type>::to_bytes(r);
+      return buffer;
+    }
+  }
   static void bind_key(sqlite::statement_use& u, int first, const Key& k) {
     u.bind(first, sqlite::to_ordered_int64(k.lamport));
     u.bind_blob(first + 1, replica_codec<replica_type>::to_bytes(k.replica));

@@ -95,6 +95,13 @@ class statement_use {
                         : sqlite3_bind_blob64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT));
     return *this;
   }
+  /// bind_blob without SQLite's copy of the bytes: `value` must stay valid until this use ends
+  /// (it resets the statement and clears its bindings then), e.g. the caller's own buffer.
+  statement_use& bind_blob_borrowed(int index, std::string_view value) {
+    check(value.empty() ? sqlite3_bind_zeroblob(stmt_, index, 0)
+                        : sqlite3_bind_blob64(stmt_, index, value.data(), value.size(), SQLITE_STATIC));
+    return *this;
+  }
   statement_use& bind_null(int index) {
     check(sqlite3_bind_null(stmt_, index));
     return *this;
