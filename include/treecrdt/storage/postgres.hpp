@@ -175,7 +175,8 @@ class postgres_storage {
   }
 
   /// Effects: see Storage. One round trip: the whole batch goes to the server as arrays; the server
-  /// reports clashing ids and inserts the rest only if there are none.
+  /// reports clashing ids and inserts the rest only if there are none, then reports how many rows
+  /// went in and, only when some sent ones did not, which (the duplicates of stored ops).
   /// Throws: conflicting_op_error naming the first conflicting batch index (nothing of the batch is
   /// then stored, even if the caller commits); std::logic_error outside a transaction; storage_error.
   [[nodiscard]] std::vector<std::size_t> append(std::span<const op_type> batch) {
@@ -222,6 +223,28 @@ class postgres_storage {
     }
     if (sent == 0) throw conflicting_op_error(*batch_conflict, describe(batch[*batch_conflict]));
 
+    // The sent ids' runs of consecutive counters per replica, from the order sorted above: the
+    // server merges these few runs into treecrdt_version instead of grouping every row.
+    pg::array_builder run_replicas(pg::bytea_oid), run_firsts(pg::int8_oid), run_lasts(pg::int8_oid);
+    const Key* run_start = nullptr;
+    std::uint64_t run_last = 0;
+    const auto close_run = [&] {
+      if (run_start == nullptr) return;
+      run_replicas.add_bytes(replica_codec<replica_type>::to_bytes(run_start->replica));
+      run_firsts.add_int8(pg::to_sortable_int8(run_start->counter));
+      run_lasts.add_int8(pg::to_sortable_int8(run_last));
+    };
+    for (const std::size_t i : order) {
+      if (i >= end || repeated[i]) continue;
+      const Key& k = batch[i].key;
+      if (run_start == nullptr || k.replica != run_start->replica || k.counter != run_last + 1) {
+        close_run();
+        run_start = &k;
+      }
+      run_last = k.counter;
+    }
+    close_run();
+
     pg::params p;
     p.add_bytes(s.doc)
         .add_owned(std::move(idx).finish())
@@ -229,21 +252,33 @@ class postgres_storage {
         .add_owned(std::move(counters).finish())
         .add_owned(std::move(lamports).finish())
         .add_owned(std::move(bodies).finish())
-        .add_bool(batch_conflict.has_value());
+        .add_bool(batch_conflict.has_value())
+        .add_owned(std::move(run_replicas).finish())
+        .add_owned(std::move(run_firsts).finish())
+        .add_owned(std::move(run_lasts).finish());
     const pg::result r = s.run(pg::statement::append, p, "append");
 
-    std::vector<std::size_t> fresh;
     std::optional<std::size_t> stored_conflict;
+    std::uint64_t inserted = 0;
+    std::vector<bool> stored_before(batch.size(), false);  // sent, but a duplicate of a stored op
     for (int row = 0; row < r.rows(); ++row) {
-      const auto i = static_cast<std::size_t>(r.int8(row, 1));
-      if (r.boolean(row, 0))
-        fresh.push_back(i);
-      else if (!stored_conflict || i < *stored_conflict)
-        stored_conflict = i;
+      const std::int64_t kind = r.int8(row, 0);
+      const auto value = static_cast<std::size_t>(r.int8(row, 1));
+      if (kind == 0 && (!stored_conflict || value < *stored_conflict)) stored_conflict = value;
+      if (kind == 1) inserted = value;
+      if (kind == 2 && value < batch.size()) stored_before[value] = true;
     }
     if (stored_conflict) throw conflicting_op_error(*stored_conflict, describe(batch[*stored_conflict]));
     if (batch_conflict) throw conflicting_op_error(*batch_conflict, describe(batch[*batch_conflict]));
-    std::sort(fresh.begin(), fresh.end());
+    std::vector<std::size_t> fresh;
+    fresh.reserve(static_cast<std::size_t>(inserted));
+    for (std::size_t i = 0; i < batch.size(); ++i)
+      if (!repeated[i] && !stored_before[i]) fresh.push_back(i);
+    if (fresh.size() != inserted)
+      throw storage_error(std::string(pg::backend_name), "inconsistent_append",
+                          "append: the server inserted " + std::to_string(inserted) + " rows of a batch with " +
+                              std::to_string(fresh.size()) + " new ids",
+                          false);
     s.locked->op_count += fresh.size();
     return fresh;
   }

@@ -44,7 +44,7 @@ inline constexpr int scan_fetch_rows = 1000;
 struct statement_text {
   const char* name;
   const char* sql;
-  std::array<type_oid, 9> types;  // of $1, $2, ...; unused slots stay 0 (no type has OID 0)
+  std::array<type_oid, 10> types;  // of $1, $2, ...; unused slots stay 0 (no type has OID 0)
   [[nodiscard]] constexpr std::span<const type_oid> parameter_types() const noexcept {
     std::size_t n = 0;
     while (n < types.size() && types[n] != 0) ++n;
@@ -88,29 +88,42 @@ inline constexpr std::array<statement_text, statement_count> statements = {{
      " counted AS ("
      "  UPDATE treecrdt_meta SET op_count = op_count + (SELECT count(*) FROM inserted)"
      "  WHERE doc = $1 RETURNING op_count),"
-     " bounds AS ("
-     "  SELECT replica, min(counter) - 1 AS lo,"
-     "   CASE WHEN max(counter) = 9223372036854775807 THEN max(counter) ELSE max(counter) + 1 END AS hi"
-     "  FROM inserted GROUP BY replica),"
+     // The client's runs of the sent counters, per replica: every counter in them is stored once the
+     // insert ran (new, or an equal duplicate), so they are merged only if something was inserted.
+     " runs AS ("
+     "  SELECT replica, first, last FROM unnest($8::bytea[], $9::int8[], $10::int8[]) AS r(replica, first, last)"
+     "  WHERE EXISTS (SELECT 1 FROM inserted)),"
      " old_runs AS ("
-     "  DELETE FROM treecrdt_version v USING bounds b"
-     "  WHERE v.doc = $1 AND v.replica = b.replica AND v.last >= b.lo AND v.first <= b.hi"
+     "  DELETE FROM treecrdt_version v USING runs r"
+     "  WHERE v.doc = $1 AND v.replica = r.replica AND v.last >= r.first - 1"
+     "   AND v.first <= CASE WHEN r.last = 9223372036854775807 THEN r.last ELSE r.last + 1 END"
      "  RETURNING v.replica, v.first, v.last),"
-     " pieces AS ("
-     "  SELECT replica, first, last FROM old_runs UNION ALL SELECT replica, counter, counter FROM inserted),"
+     " pieces AS (SELECT replica, first, last FROM old_runs UNION ALL SELECT replica, first, last FROM runs),"
+     // A piece starts a new run unless it overlaps or touches one before it (a stored run may
+     // cover counters of a sent run: the duplicates).
      " marked AS ("
      "  SELECT replica, first, last,"
-     "   CASE WHEN first - 1 = lag(last) OVER (PARTITION BY replica ORDER BY first) THEN 0 ELSE 1 END AS starts"
+     "   CASE WHEN first - 1 <= max(last) OVER (PARTITION BY replica ORDER BY first, last"
+     "     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) THEN 0 ELSE 1 END AS starts"
      "  FROM pieces),"
      " grouped AS ("
-     "  SELECT replica, first, last, sum(starts) OVER (PARTITION BY replica ORDER BY first) AS run FROM marked),"
+     "  SELECT replica, first, last, sum(starts) OVER (PARTITION BY replica ORDER BY first, last) AS run"
+     "  FROM marked),"
      " versioned AS ("
      "  INSERT INTO treecrdt_version (doc, replica, first, last)"
      "  SELECT $1, replica, min(first), max(last) FROM grouped GROUP BY replica, run)"
-     " SELECT false, c.idx FROM clash c"
+     // What the client cannot tell by itself: clashes (kind 0), how many rows went in (kind 1) and,
+     // only if that is fewer than were sent, which sent rows were duplicates of stored ops (kind 2).
+     " SELECT 0::int8, c.idx FROM clash c"
      " UNION ALL"
-     " SELECT true, b.idx FROM inserted i JOIN batch b ON b.replica = i.replica AND b.counter = i.counter",
-     {bytea_oid, int8_array_oid, bytea_array_oid, int8_array_oid, int8_array_oid, bytea_array_oid, bool_oid}},
+     " SELECT 1::int8, count(*) FROM inserted"
+     " UNION ALL"
+     " SELECT 2::int8, b.idx FROM batch b"
+     "  WHERE (SELECT count(*) FROM inserted) < (SELECT count(*) FROM batch) AND NOT $7"
+     "   AND NOT EXISTS (SELECT 1 FROM clash)"
+     "   AND NOT EXISTS (SELECT 1 FROM inserted i WHERE i.replica = b.replica AND i.counter = b.counter)",
+     {bytea_oid, int8_array_oid, bytea_array_oid, int8_array_oid, int8_array_oid, bytea_array_oid, bool_oid,
+      bytea_array_oid, int8_array_oid, int8_array_oid}},
     {"treecrdt_declare_scan_all",
      "DECLARE treecrdt_scan NO SCROLL CURSOR FOR"
      " SELECT lamport, replica, counter, body FROM treecrdt_ops WHERE doc = $1"
