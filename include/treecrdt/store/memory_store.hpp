@@ -433,7 +433,11 @@ class memory_store {
 
   /// A self-contained encoding of the whole store. Complexity: O(tree + replicas).
   void snapshot(std::string& out) const {
-    out.reserve(out.size() + 64 + nodes_.size() * 80);  // about 72 B a node in steady use
+    // Room for the whole snapshot at once, sized by the bytes a record took in the previous one: a
+    // buffer that had to grow would copy the snapshot and fault in twice its size. The slack covers
+    // the last record's bound (write_node sizes each record by one) and the checksum trailer.
+    const std::size_t start = out.size();
+    out.reserve(start + 64 + nodes_.size() * snapshot_record_bytes_ + record_slack + trailer_room);
     detail::binary_writer w(out);
     write_header(w);
     w.varint(nodes_.size());
@@ -442,6 +446,8 @@ class memory_store {
       if (i + prefetch_distance < nodes_.size()) prefetch_pointees(nodes_[i + prefetch_distance]);
       write_node(w, nodes_[i]);
     }
+    const std::size_t per_record = (out.size() - start) / nodes_.size();  // ROOT and TRASH: never 0
+    snapshot_record_bytes_ = std::max<std::size_t>(80, per_record + per_record / 16 + 1);
   }
 
   /// The nodes changed since `mark`, with the store-wide header: restore_delta over the state at
@@ -1121,6 +1127,8 @@ class memory_store {
   // Room reserved past a delta's records for what the caller appends (a checkpoint's checksum):
   // without it that append reallocates and copies the whole delta.
   static constexpr std::size_t trailer_room = 64;
+  static constexpr std::size_t record_slack = 4096;
+  mutable std::size_t snapshot_record_bytes_ = 80;  // a full snapshot's bytes per node, with a margin
   static constexpr std::size_t default_staged_limit = 64 * 1024 * 1024;
   std::size_t staged_limit_ = default_staged_limit;
   bool staging_enabled_ = true;
