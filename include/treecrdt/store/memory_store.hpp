@@ -39,7 +39,7 @@
 // and copies the bytes (in slot order, byte for byte what the node walk would write). A re-encoded
 // node's older record is garbage; the buffer is compacted when garbage exceeds the live records. Deltas spanning
 // several epochs take the node walk, and so does an epoch whose records outgrow a limit (64 MB by default: a long
-// replay between two marks).
+// replay between two marks) or that began on a tree of fewer than 4,096 nodes (cached whole: no miss to avoid).
 #include <algorithm>
 #include <cstdint>
 #include <deque>
@@ -404,16 +404,19 @@ class memory_store {
     ++epoch_;
     epoch_changes_.emplace_back();
     clear_staged();
-    staging_ = staging_enabled_;
+    staging_ = staging_enabled_ && nodes_.size() >= staging_min_nodes_;
     return mark;
   }
-  /// Whether delta records are staged as nodes change (the default; see the header comment), and
-  /// the most bytes of live records an epoch stages: past it (a long replay between two marks) the
-  /// epoch stops staging and its delta walks the nodes. Off, every delta walks the changed nodes.
-  /// Both write the same bytes; a tuning and testing knob.
-  void set_delta_staging(bool enabled, std::size_t max_live_bytes = default_staged_limit) {
+  /// Whether delta records are staged as nodes change (the default; see the header comment), the
+  /// most bytes of live records an epoch stages (past it, e.g. a long replay between two marks, the
+  /// epoch stops staging and its delta walks the nodes), and the fewest nodes a tree has for an
+  /// epoch to stage (a smaller tree is cached whole: its deltas walk). Off, every delta walks the
+  /// changed nodes. All write the same bytes; a tuning and testing knob.
+  void set_delta_staging(bool enabled, std::size_t max_live_bytes = default_staged_limit,
+                         std::size_t min_nodes = default_staging_min_nodes) {
     staging_enabled_ = enabled;
     staged_limit_ = max_live_bytes;
+    staging_min_nodes_ = min_nodes;
     if (!enabled) {
       staging_ = false;
       clear_staged();
@@ -1130,6 +1133,11 @@ class memory_store {
   static constexpr std::size_t record_slack = 4096;
   mutable std::size_t snapshot_record_bytes_ = 80;  // a full snapshot's bytes per node, with a margin
   static constexpr std::size_t default_staged_limit = 64 * 1024 * 1024;
+  // Below this many nodes the records fit in the L2 cache (about 450 B a node): walking the changed
+  // nodes when a delta is written misses no cache, and encodes each once instead of at its first
+  // change and again if it changed later (1,000-node tree: checkpoint share about 21 % to 11 %).
+  static constexpr std::size_t default_staging_min_nodes = 4096;
+  std::size_t staging_min_nodes_ = default_staging_min_nodes;
   std::size_t staged_limit_ = default_staged_limit;
   bool staging_enabled_ = true;
   mutable bool staging_ = false;  // a mark was taken (deltas over it may be asked for), records within the limit
