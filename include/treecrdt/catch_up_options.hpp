@@ -25,8 +25,9 @@ enum class catch_up_path : std::uint8_t {
 /// Runtime knobs of catch-up, passed to the document's constructor.
 struct catch_up_options {
   /// Undo records kept for rewind, in ops (0: no rewind). A late op at most this many ops behind the
-  /// head is absorbed in place. Memory: about 100-200 bytes per journaled op. The default covers
-  /// many cadence intervals, so checkpoints are needed only for restarts and very late ops.
+  /// head is absorbed in place. Memory: about 100-200 bytes per journaled op, in ring buffers that
+  /// grow by doubling. The default covers many cadence intervals, so checkpoints are needed only for
+  /// restarts and very late ops.
   std::uint64_t journal_ops = 16384;
   /// `none`: the planner picks the cheapest exact path. Otherwise that path whenever it is possible
   /// (rewind needs the journal to reach back; checkpoint needs one before the frontier), else the

@@ -89,7 +89,9 @@ struct checkpoint_summary {
 
 /// Requires: `select(checkpoints, head_seq)` — given every stored checkpoint in ascending seq order
 /// and the head position, returns one flag per checkpoint: true to keep it. The document keeps, in
-/// addition, every ancestor of a kept delta and the chain new deltas are written onto.
+/// addition, every ancestor of a kept delta and the chain new deltas are written onto. It asks on
+/// open, after every full checkpoint, and otherwise once as many checkpoints were written since
+/// the last ask as that one kept (each ask lists every stored checkpoint: O(1) amortized per write).
 template <class R>
 concept RetentionPolicy = requires(const R& r, std::span<const checkpoint_summary> cps, std::uint64_t head_seq) {
   { r.select(cps, head_seq) } -> std::same_as<std::vector<bool>>;
