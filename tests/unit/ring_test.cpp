@@ -57,3 +57,23 @@ TEST_CASE("ring: a dropped entry lives until its slot is reused, and clear relea
   CHECK(tracked.use_count() == 1);
   CHECK(r.empty());
 }
+
+TEST_CASE("ring: a moved-from ring is empty and usable", "[ring]") {
+  ring<std::string> a;
+  for (int i = 0; i < 20; ++i) a.push_back("entry " + std::to_string(i) + " of the moved ring, on the heap");
+  a.pop_front();
+  ring<std::string> b(std::move(a));
+  CHECK(b.size() == 19);
+  CHECK(b.front() == "entry 1 of the moved ring, on the heap");
+  CHECK(a.empty());  // NOLINT(bugprone-use-after-move): the state a move leaves is what is tested
+  a.push_back("again");
+  CHECK(a.size() == 1);
+  CHECK(a.back() == "again");
+  ring<std::string> c;
+  c = std::move(b);
+  CHECK(c.size() == 19);
+  CHECK(c.back() == "entry 19 of the moved ring, on the heap");
+  CHECK(b.empty());  // NOLINT(bugprone-use-after-move)
+  b.push_back("b again");
+  CHECK(b.take_back() == "b again");
+}

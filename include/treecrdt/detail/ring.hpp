@@ -17,6 +17,21 @@ namespace treecrdt::detail {
 template <class T>
 class ring {
  public:
+  ring() = default;
+  ring(const ring&) = default;
+  ring& operator=(const ring&) = default;
+  /// A moved-from ring is empty and usable (its counts go with the slots).
+  ring(ring&& other) noexcept
+      : slots_(std::move(other.slots_)), first_(std::exchange(other.first_, 0)), size_(std::exchange(other.size_, 0)) {}
+  ring& operator=(ring&& other) noexcept {
+    slots_ = std::move(other.slots_);
+    other.slots_.clear();
+    first_ = std::exchange(other.first_, 0);
+    size_ = std::exchange(other.size_, 0);
+    return *this;
+  }
+  ~ring() = default;
+
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
   [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
   /// The i-th live entry, 0 being the oldest.
