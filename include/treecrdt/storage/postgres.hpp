@@ -80,6 +80,7 @@
 #include "../op.hpp"
 #include "../op_codec.hpp"
 #include "../version_vector.hpp"
+#include "counter_runs.hpp"
 #include "postgres/connection.hpp"
 #include "postgres/schema.hpp"
 #include "postgres/session.hpp"
@@ -223,27 +224,19 @@ class postgres_storage {
     }
     if (sent == 0) throw conflicting_op_error(*batch_conflict, describe(batch[*batch_conflict]));
 
-    // The sent ids' runs of consecutive counters per replica, from the order sorted above: the
-    // server merges these few runs into treecrdt_version instead of grouping every row.
+    // The sent ids' runs of consecutive counters per replica: the server merges these few runs into
+    // treecrdt_version instead of grouping every row.
+    std::vector<std::size_t> sent_ids;
+    sent_ids.reserve(sent);
+    for (std::size_t i = 0; i < end; ++i)
+      if (!repeated[i]) sent_ids.push_back(i);
     pg::array_builder run_replicas(pg::bytea_oid), run_firsts(pg::int8_oid), run_lasts(pg::int8_oid);
-    const Key* run_start = nullptr;
-    std::uint64_t run_last = 0;
-    const auto close_run = [&] {
-      if (run_start == nullptr) return;
-      run_replicas.add_bytes(replica_codec<replica_type>::to_bytes(run_start->replica));
-      run_firsts.add_int8(pg::to_sortable_int8(run_start->counter));
-      run_lasts.add_int8(pg::to_sortable_int8(run_last));
-    };
-    for (const std::size_t i : order) {
-      if (i >= end || repeated[i]) continue;
-      const Key& k = batch[i].key;
-      if (run_start == nullptr || k.replica != run_start->replica || k.counter != run_last + 1) {
-        close_run();
-        run_start = &k;
-      }
-      run_last = k.counter;
-    }
-    close_run();
+    detail::for_each_counter_run(batch, std::span<const std::size_t>(sent_ids),
+                                 [&](const replica_type& replica, std::uint64_t first, std::uint64_t last) {
+                                   run_replicas.add_bytes(replica_codec<replica_type>::to_bytes(replica));
+                                   run_firsts.add_int8(pg::to_sortable_int8(first));
+                                   run_lasts.add_int8(pg::to_sortable_int8(last));
+                                 });
 
     pg::params p;
     p.add_bytes(s.doc)

@@ -78,7 +78,6 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -87,6 +86,7 @@
 #include "../op.hpp"
 #include "../op_codec.hpp"
 #include "../version_vector.hpp"
+#include "counter_runs.hpp"
 #include "sqlite/connection.hpp"
 #include "sqlite/error.hpp"
 #include "sqlite/schema.hpp"
@@ -406,21 +406,11 @@ class sqlite_storage {
   // Merges the newly stored ops' counters into treecrdt_version: per replica, the new counters
   // form runs [a, b] (none of them was stored before, so no stored run overlaps one); each run is
   // joined with the stored run ending at a - 1 and the one starting at b + 1, if any.
-  // Counters are grouped by replica through a hash map (a batch names few replicas, but a hostile
-  // one may name thousands), so no replica is copied or compared per op.
   void record_versions(std::span<const op_type> batch, const std::vector<std::size_t>& fresh) {
-    std::unordered_map<replica_type, std::vector<std::uint64_t>> counters;
-    for (std::size_t i : fresh) counters[batch[i].key.replica].push_back(batch[i].key.counter);
-    for (auto& [replica, cs] : counters) {
-      std::sort(cs.begin(), cs.end());
-      const bytes r = replica_codec<replica_type>::to_bytes(replica);
-      for (std::size_t i = 0; i < cs.size();) {
-        std::size_t j = i + 1;
-        while (j < cs.size() && cs[j] == cs[j - 1] + 1) ++j;
-        merge_run(r, cs[i], cs[j - 1]);
-        i = j;
-      }
-    }
+    detail::for_each_counter_run(batch, std::span<const std::size_t>(fresh),
+                                 [&](const replica_type& replica, std::uint64_t first, std::uint64_t last) {
+                                   merge_run(replica_codec<replica_type>::to_bytes(replica), first, last);
+                                 });
   }
 
   void merge_run(const bytes& replica, std::uint64_t first, std::uint64_t last) {
