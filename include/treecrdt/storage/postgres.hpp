@@ -75,12 +75,12 @@
 #include <utility>
 #include <vector>
 
+#include "../detail/counter_runs.hpp"
 #include "../detail/hex.hpp"
 #include "../errors.hpp"
 #include "../op.hpp"
 #include "../op_codec.hpp"
 #include "../version_vector.hpp"
-#include "counter_runs.hpp"
 #include "postgres/connection.hpp"
 #include "postgres/schema.hpp"
 #include "postgres/session.hpp"

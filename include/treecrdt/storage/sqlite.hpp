@@ -81,12 +81,12 @@
 #include <utility>
 #include <vector>
 
+#include "../detail/counter_runs.hpp"
 #include "../detail/hex.hpp"
 #include "../errors.hpp"
 #include "../op.hpp"
 #include "../op_codec.hpp"
 #include "../version_vector.hpp"
-#include "counter_runs.hpp"
 #include "sqlite/connection.hpp"
 #include "sqlite/error.hpp"
 #include "sqlite/schema.hpp"
