@@ -36,7 +36,8 @@
 // is taken, a node's delta record is encoded when the next op after its first change in the epoch
 // begins, while the node is still in cache, into a buffer for the current epoch; a delta over the
 // newest mark re-encodes only the nodes changed again since (often-changed nodes, likely cached)
-// and copies the bytes (in slot order, byte for byte what the node walk would write). A re-encoded
+// and copies the bytes (in the order the nodes were first changed, byte for byte what the node walk
+// of one epoch writes; with no garbage the buffer is the delta's body as it is, one copy). A re-encoded
 // node's older record is garbage; the buffer is compacted when garbage exceeds the live records. Deltas spanning
 // several epochs take the node walk, and so does an epoch whose records outgrow a limit (64 MB by default: a long
 // replay between two marks) or that began on a tree of fewer than 4,096 nodes (cached whole: no miss to avoid).
@@ -462,26 +463,33 @@ class memory_store {
       stage_changed_records(true);                // may pass the limit and stop staging
       if (staging_) return write_staged(w, out);  // else walk, below
     }
-    // A node changed in several epochs since the mark (or a slot freed by a rewind and reused) is
-    // listed more than once: one record with the union of the parts.
     std::vector<epoch_change> changed;
-    std::uint64_t epoch = first_epoch_;
-    for (const auto& list : epoch_changes_) {
-      if (epoch > mark)
-        for (const epoch_change& c : list)
-          if (c.slot < nodes_.size()) changed.push_back(c);
-      ++epoch;
+    if (mark + 1 == epoch_) {
+      // One epoch: one entry per node (a removed node's has no parts), in entry order, the order
+      // staged records take.
+      for (const epoch_change& c : epoch_changes_.back())
+        if (c.parts != 0 && c.slot < nodes_.size()) changed.push_back(c);
+    } else {
+      // A node changed in several epochs since the mark (or a slot freed by a rewind and reused) is
+      // listed more than once: one record with the union of the parts, in slot order.
+      std::uint64_t epoch = first_epoch_;
+      for (const auto& list : epoch_changes_) {
+        if (epoch > mark)
+          for (const epoch_change& c : list)
+            if (c.slot < nodes_.size()) changed.push_back(c);
+        ++epoch;
+      }
+      std::sort(changed.begin(), changed.end(),
+                [](const epoch_change& a, const epoch_change& b) { return a.slot < b.slot; });
+      std::size_t kept = 0;
+      for (const epoch_change& c : changed)
+        if (kept > 0 && changed[kept - 1].slot == c.slot)
+          changed[kept - 1].parts |= c.parts;
+        else
+          changed[kept++] = c;
+      changed.resize(kept);
+      std::erase_if(changed, [](const epoch_change& c) { return c.parts == 0; });
     }
-    std::sort(changed.begin(), changed.end(),
-              [](const epoch_change& a, const epoch_change& b) { return a.slot < b.slot; });
-    std::size_t kept = 0;
-    for (const epoch_change& c : changed)
-      if (kept > 0 && changed[kept - 1].slot == c.slot)
-        changed[kept - 1].parts |= c.parts;
-      else
-        changed[kept++] = c;
-    changed.resize(kept);
-    std::erase_if(changed, [](const epoch_change& c) { return c.parts == 0; });
     out.reserve(out.size() + changed.size() * 80 + trailer_room);
     w.varint(changed.size());
     for (std::size_t i = 0; i < changed.size(); ++i) {
@@ -843,18 +851,23 @@ class memory_store {
     }
     staged_.swap(live);
   }
-  // The records of a delta over the newest mark, in slot order like the node walk writes them.
+  // The records of a delta over the newest mark, in entry order (the order the nodes were first
+  // changed) like the walk of one epoch writes them. Records are staged in entry order and only a
+  // re-encoded or removed node leaves garbage (compaction keeps entry order), so a buffer of live
+  // records only is the body as it is: one sequential copy, no sort or scattered reads.
   // Requires: every record staged (stage_changed_records ran and staging_ is still on).
   void write_staged(detail::binary_writer& w, std::string& out) const {
     const auto& list = epoch_changes_.back();
-    std::vector<std::pair<std::uint32_t, std::uint32_t>> order;  // (slot, entry)
-    order.reserve(list.size());
-    for (std::size_t pos = 0; pos < list.size(); ++pos)
-      if (list[pos].parts != 0) order.emplace_back(list[pos].slot, static_cast<std::uint32_t>(pos));
-    std::sort(order.begin(), order.end());
-    w.varint(order.size());
+    std::size_t records = 0;
+    for (const epoch_change& c : list) records += c.parts != 0 ? 1 : 0;
+    w.varint(records);
     out.reserve(out.size() + staged_live_ + trailer_room);
-    for (const auto& [slot, pos] : order) out.append(staged_, staged_index_[pos].at, staged_index_[pos].length);
+    if (staged_.size() == staged_live_) {
+      out.append(staged_);
+      return;
+    }
+    for (std::size_t pos = 0; pos < list.size(); ++pos)
+      if (list[pos].parts != 0) out.append(staged_, staged_index_[pos].at, staged_index_[pos].length);
   }
 
   // ---- snapshot encoding -----------------------------------------------------------------------
