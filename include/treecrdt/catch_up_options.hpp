@@ -34,9 +34,14 @@ struct catch_up_options {
   /// planner's choice among the others — for tests and benchmarks.
   catch_up_path force = catch_up_path::none;
   /// Checkpoint chains (checkpoint_chain.hpp): a chain is rebased — a new full checkpoint — once its
-  /// deltas pass max(2 × its full checkpoint, this many bytes), or at 1,024 links. The floor keeps a
-  /// small tree from rewriting its whole snapshot every few links; restoring a chain costs at most
-  /// one full snapshot and this many bytes of deltas more. 0: twice the full checkpoint only.
+  /// deltas pass max(rebase_ratio × its full checkpoint, min_delta_budget) bytes, or at 4,096 links.
+  /// The ratio trades writing for restoring: full snapshots cost about 1 / ratio of the deltas'
+  /// bytes, and restoring a chain (or keeping the newest) up to (1 + ratio) full snapshots. At 100k
+  /// nodes the checkpoint cost per op was 18 % of the apply cost at 2, 15 % at 3 and 16 % at 4.
+  std::uint64_t rebase_ratio = 3;
+  /// The floor keeps a small tree from rewriting its whole snapshot every few links; restoring a
+  /// chain costs at most one full snapshot and this many bytes of deltas more. 0: the ratio only
+  /// (with a ratio of 0 too, every checkpoint is a full one).
   std::uint64_t min_delta_budget = std::uint64_t{1} << 20;
 };
 

@@ -1,13 +1,13 @@
 #pragma once
 // Incremental checkpoints (SPEC §8): a chain is one full checkpoint followed by deltas, each over
 // the link before it. Writing a delta costs what changed since the previous link; the chain is
-// rebased (a new full checkpoint) once its deltas add up to its delta budget — `rebase_ratio`
-// times the full one's size, but at least catch_up_options::min_delta_budget (1 MiB by default) —
-// or it reaches `max_chain_links`.
+// rebased (a new full checkpoint) once its deltas add up to its delta budget —
+// catch_up_options::rebase_ratio (3 by default) times the full one's size, but at least
+// catch_up_options::min_delta_budget (1 MiB by default) — or it reaches `max_chain_links`.
 // Restoring a chain thus costs at most about (1 + rebase_ratio) full snapshots or one full snapshot
 // and a megabyte of deltas (a few milliseconds), and full snapshots cost at most 1 / rebase_ratio of
 // the deltas' bytes, far less on small trees, whose full snapshot would otherwise be rewritten every
-// few links (a 1,000-node tree: every ~5 links at ratio 2, every ~20 with the floor).
+// few links (a 1,000-node tree: every ~7 links at ratio 3, every ~20 with the floor).
 //
 //   checkpoint_chain  the links of the chain new deltas are written onto, with the store's change
 //                     mark at each (a link restored from storage has no mark but the newest)
@@ -17,6 +17,7 @@
 //   prune_checkpoints the retention policy's choice, closed over the links kept ones need
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -33,8 +34,11 @@
 
 namespace treecrdt {
 
-inline constexpr std::size_t max_chain_links = 1024;
-inline constexpr std::uint64_t rebase_ratio = 2;
+// The link bound binds only on chains of small deltas (a small tree's under the budget floor, or a
+// short cadence): each link costs a load and a check when restored. On a large tree the ratio binds
+// first: at 1M nodes a chain holds ~2,000 deltas of 1,024 ops (~72 kB each); a bound of 1,024 cut it
+// in half and wrote a full snapshot (73 MB) every 1M ops, half of all the checkpoint bytes.
+inline constexpr std::size_t max_chain_links = 4096;
 
 template <OpKey Key>
 class checkpoint_chain {
@@ -66,9 +70,12 @@ class checkpoint_chain {
   [[nodiscard]] std::uint64_t full_bytes() const noexcept {
     return links_.empty() ? 0 : links_.front().info.size_bytes;
   }
-  /// The bytes of deltas the chain may hold before it is rebased, given the budget's floor.
-  [[nodiscard]] std::uint64_t delta_budget(std::uint64_t floor) const noexcept {
-    return std::max(rebase_ratio * full_bytes(), floor);
+  /// The bytes of deltas the chain may hold before it is rebased (catch_up_options).
+  [[nodiscard]] std::uint64_t delta_budget(std::uint64_t ratio, std::uint64_t floor) const noexcept {
+    const std::uint64_t full = full_bytes();
+    const std::uint64_t most = std::numeric_limits<std::uint64_t>::max();
+    const std::uint64_t scaled = full != 0 && ratio > most / full ? most : ratio * full;
+    return std::max(scaled, floor);
   }
   /// The deltas' bytes, kept as links come and go: O(1), however long the chain.
   [[nodiscard]] std::uint64_t delta_bytes() const noexcept { return delta_bytes_; }
@@ -117,11 +124,12 @@ void write_checkpoint(Ctx& ctx, const typename Ctx::key_type& key, std::uint64_t
   std::optional<key_type> base;
   if constexpr (DeltaSnapshotStore<store_type>) {
     if (!chain.empty() && chain.links().size() < max_chain_links && chain.newest().mark &&
-        chain.delta_bytes() < chain.delta_budget(ctx.options.min_delta_budget) &&
+        chain.delta_bytes() < chain.delta_budget(ctx.options.rebase_ratio, ctx.options.min_delta_budget) &&
         ctx.store.can_snapshot_since(*chain.newest().mark)) {
       encode_delta_checkpoint(blob, ctx.store, *chain.newest().mark, key, seq, chain.newest().info);
       // Otherwise the deltas would outweigh the base: rebase.
-      if (chain.delta_bytes() + blob.size() <= chain.delta_budget(ctx.options.min_delta_budget))
+      if (chain.delta_bytes() + blob.size() <=
+          chain.delta_budget(ctx.options.rebase_ratio, ctx.options.min_delta_budget))
         base = chain.newest().info.key;
     }
   }

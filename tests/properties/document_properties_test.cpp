@@ -162,7 +162,7 @@ struct counting_retention {
 };
 
 // The delta budget (checkpoint_chain.hpp): a chain runs on deltas until they outweigh
-// rebase_ratio × its full checkpoint, but at least catch_up_options::min_delta_budget, or until
+// rebase_ratio × its full checkpoint, but at least min_delta_budget (catch_up_options), or until
 // max_chain_links. A small tree's full snapshot (a few kB) is thus not rewritten every few links,
 // and a chain is still rebased at the link bound; with a floor of 0, by the ratio. Pruning, which
 // lists every checkpoint, runs after a full one and then at doubling counts: O(log links) passes
@@ -186,22 +186,25 @@ TEMPLATE_TEST_CASE("document: a small tree's chain is rebased by the delta budge
   REQUIRE(fulls() == 1);  // at op 4: a delta needs a chain to extend
   const std::uint64_t full_size = doc.storage().list_checkpoints().front().size_bytes;
   const std::uint64_t floor = catch_up_options{}.min_delta_budget;
-  REQUIRE(rebase_ratio * full_size < floor / 8);  // the floor, not the ratio, is what binds
+  const std::uint64_t ratio = catch_up_options{}.rebase_ratio;
+  REQUIRE(ratio * full_size < floor / 8);  // the floor, not the ratio, is what binds
   std::uint64_t written = doc.stats().checkpoints_written;
   // Payload writes until the chain has max_chain_links links (each 4 ops, each a few records).
   while (written < max_chain_links) {
     const op<K> p = make_payload(next_key(), nid(1 + lamport % 20), bytes("value"));
     doc.apply(std::span<const op<K>>(&p, 1));
     written = doc.stats().checkpoints_written;
-    REQUIRE(fulls() == 1);  // far more than rebase_ratio × full_size of deltas: still one chain
+    REQUIRE(fulls() == 1);  // far more than ratio × full_size of deltas: still one chain
   }
   std::uint64_t delta_bytes = 0;
   for (const auto& cp : doc.storage().list_checkpoints()) delta_bytes += cp.is_full() ? 0 : cp.size_bytes;
-  CHECK(delta_bytes > 4 * rebase_ratio * full_size);
+  CHECK(delta_bytes > 4 * ratio * full_size);
   CHECK(delta_bytes <= floor);
-  // Passes: one at the full checkpoint, then after 1, 2, 4, ... further links: about log2(1,024).
-  CHECK(*retention.passes >= 10);
-  CHECK(*retention.passes <= 13);
+  // Passes: one at the full checkpoint, then after 1, 2, 4, ... further links: about log2(links).
+  std::uint64_t log2_links = 0;
+  while ((std::uint64_t{2} << log2_links) <= max_chain_links) ++log2_links;
+  CHECK(*retention.passes >= log2_links);
+  CHECK(*retention.passes <= log2_links + 3);
   CHECK(doc.storage().list_checkpoints().size() == max_chain_links);  // the chain is kept whole
   for (int i = 0; i < 4; ++i) {  // the next checkpoint would be link max_chain_links + 1: a rebase
     const op<K> p = make_payload(next_key(), nid(1), bytes("rebase"));
@@ -212,25 +215,35 @@ TEMPLATE_TEST_CASE("document: a small tree's chain is rebased by the delta budge
   // The new full one prunes the old chain but its full link, one of keep_recent older full ones.
   CHECK(doc.storage().list_checkpoints().size() == 2);
 
-  // With no floor the ratio binds: the chain's deltas never pass rebase_ratio × its full checkpoint.
-  test_document<K> ratio_only(memory_storage<K>{}, doc_replica<K>(0), every_n_ops{4}, exponential_retention{},
-                              catch_up_options{.min_delta_budget = 0});
-  for (std::uint64_t i = 1; i <= 2000; ++i) {
-    const op<K> o = i <= 20 ? make_insert(make_key<K>(i, 1, i), root_node, nid(i), bytes(1, static_cast<char>('a' + i)))
-                            : make_payload(make_key<K>(i, 1, i), nid(1 + i % 20), bytes("value"));
-    ratio_only.apply(std::span<const op<K>>(&o, 1));
-    const auto cps = ratio_only.storage().list_checkpoints();
-    std::uint64_t chain_deltas = 0, newest_full = 0;
-    for (const auto& cp : cps) {
-      if (cp.is_full()) {
-        chain_deltas = 0;
-        newest_full = cp.size_bytes;
-      } else {
-        chain_deltas += cp.size_bytes;
+  // With no floor the ratio binds: the chain's deltas never pass ratio × its full checkpoint, and
+  // a smaller ratio rebases more often (0: every checkpoint is a full one).
+  std::uint64_t previous_fulls = 0;
+  for (const std::uint64_t r : {ratio, std::uint64_t{1}, std::uint64_t{0}}) {
+    CAPTURE(r);
+    test_document<K> ratio_only(memory_storage<K>{}, doc_replica<K>(0), every_n_ops{4}, exponential_retention{},
+                                catch_up_options{.rebase_ratio = r, .min_delta_budget = 0});
+    for (std::uint64_t i = 1; i <= 2000; ++i) {
+      const op<K> o = i <= 20
+                          ? make_insert(make_key<K>(i, 1, i), root_node, nid(i), bytes(1, static_cast<char>('a' + i)))
+                          : make_payload(make_key<K>(i, 1, i), nid(1 + i % 20), bytes("value"));
+      ratio_only.apply(std::span<const op<K>>(&o, 1));
+      const auto cps = ratio_only.storage().list_checkpoints();
+      std::uint64_t chain_deltas = 0, newest_full = 0;
+      for (const auto& cp : cps) {
+        if (cp.is_full()) {
+          chain_deltas = 0;
+          newest_full = cp.size_bytes;
+        } else {
+          chain_deltas += cp.size_bytes;
+        }
       }
+      REQUIRE(chain_deltas <= r * newest_full);
     }
-    REQUIRE(chain_deltas <= rebase_ratio * newest_full);
+    const auto& st = ratio_only.stats();
+    const std::uint64_t fulls_written = st.checkpoints_written - st.delta_checkpoints_written;
+    CHECK(fulls_written > 20);  // rebased every few links
+    CHECK(fulls_written > previous_fulls);
+    if (r == 0) CHECK(st.delta_checkpoints_written == 0);
+    previous_fulls = fulls_written;
   }
-  const auto& st = ratio_only.stats();
-  CHECK(st.checkpoints_written - st.delta_checkpoints_written > 20);  // rebased every few links
 }

@@ -182,9 +182,10 @@ class scenario_run {
       try {
         doc_.emplace(sqlite_storage<K>::open(fault_vfs::uri(path_), sqlite_options{.uri = true}), local_replica,
                      every_n_ops{4}, exponential_retention{1, 4},
-                     // No delta budget floor: this small tree's chains are rebased by the ratio, so
-                     // the scenario also prunes (with the 1 MiB default it never would).
-                     catch_up_options{.journal_ops = 12, .min_delta_budget = 0});
+                     // No delta budget floor and a ratio of 1: this small tree's chains are rebased
+                     // often, so the scenario also prunes (late ops invalidate most links; with the
+                     // 1 MiB default floor it would never rebase).
+                     catch_up_options{.journal_ops = 12, .rebase_ratio = 1, .min_delta_budget = 0});
         return;
       } catch (const storage_error& e) {
         ++totals_.during_open;
