@@ -26,6 +26,24 @@ template <MaterializedStore Store>
   }
 }
 
+/// The dots of rules 2 and 3: d joins last_change of n, of the new parent p (unless p is TRASH, for
+/// a move) and, for a move, of the old parent (unless none or TRASH). A store may record them its
+/// own way with `record_relocation(n, old_parent, p, replica, counter, moved)` when every S(x) of
+/// rule 6 comes out the same (table_store keeps a parent's share with the child that brought it).
+template <MaterializedStore Store>
+void record_relocation(Store& s, typename Store::handle n, typename Store::handle old_parent,
+                       typename Store::handle p, const replica_of<typename Store::key_type>& replica,
+                       std::uint64_t counter, bool moved) {
+  if constexpr (requires { s.record_relocation(n, old_parent, p, replica, counter, moved); }) {
+    s.record_relocation(n, old_parent, p, replica, counter, moved);
+  } else {
+    s.record_change(n, replica, counter);
+    if (moved && old_parent != typename Store::handle{} && s.id_of(old_parent) != trash_node)
+      s.record_change(old_parent, replica, counter);
+    if (!moved || s.id_of(p) != trash_node) s.record_change(p, replica, counter);
+  }
+}
+
 /// Rule 5: last-writer-wins payload.
 template <MaterializedStore Store>
 void apply_payload(Store& s, typename Store::handle n, const std::optional<bytes>& value,
@@ -50,9 +68,9 @@ void apply_op(Store& s, const op<typename Store::key_type>& o) {
       const handle n = s.ensure(o.node);
       const handle p = s.ensure(o.parent);
       if (p != n && !would_cycle(s, n, p)) {
+        const handle old_parent = s.parent_of(n);
         s.attach(n, p, o.order_key);
-        s.record_change(n, replica, counter);
-        s.record_change(p, replica, counter);
+        record_relocation(s, n, old_parent, p, replica, counter, false);
       }
       if (o.payload) apply_payload(s, n, o.payload, o.key);
       return;
@@ -64,9 +82,7 @@ void apply_op(Store& s, const op<typename Store::key_type>& o) {
       if (!to_trash && (p == n || would_cycle(s, n, p))) return;
       const handle old_parent = s.parent_of(n);
       s.attach(n, p, o.order_key);
-      s.record_change(n, replica, counter);
-      if (old_parent != handle{} && s.id_of(old_parent) != trash_node) s.record_change(old_parent, replica, counter);
-      if (!to_trash) s.record_change(p, replica, counter);
+      record_relocation(s, n, old_parent, p, replica, counter, true);
       return;
     }
     case op_kind::delete_:

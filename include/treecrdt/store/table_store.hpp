@@ -9,7 +9,11 @@
 // Handles are node ids, so a handle stays valid across eviction.
 //
 // Rule 6 state per row is that of memory_store (see memory_store.hpp): per replica the greatest dot
-// of last_change, exact dots where a delete declared gaps, deleted_at, the payload writer. The
+// of its changes, exact dots where a delete declared gaps, deleted_at, the payload writer — except
+// that a parent's share of rules 2 and 3 stays with the child that brought it (record_relocation):
+// a row records the dot that attached it (`arrival`), and its parent takes that dot only when the
+// child leaves. S(x), a union over x's subtree, is unchanged by this, and an insert or a move in
+// rewrites no row but the node's own (and a move its old parent's). The
 // verdict itself is persisted in the `tomb` column: a change under a deleted node marks the verdict
 // of each deleted ancestor undecided (O(depth), skipped while no node is deleted), and flush()
 // decides every undecided verdict before commit, so the tables — and SQL readers — always see
@@ -89,9 +93,11 @@ class table_store {
   void reload_state() {
     drop_cache();
     const auto blob = checked_tables()->load_meta();
-    if (!blob) {
+    if (!blob || meta_is_older_format(*blob)) {
       if (!tables_->in_transaction())
-        throw error("table_store: the document has no materialized tree tables yet; open it writable once");
+        throw error(blob ? "table_store: the tree tables were written by an older version of treecrdt; open the "
+                           "document writable once to rebuild them from the log"
+                         : "table_store: the document has no materialized tree tables yet; open it writable once");
       clear();
       return;
     }
@@ -210,28 +216,24 @@ class table_store {
   }
 
   void record_change(handle h, const replica_type& r, std::uint64_t counter) {
-    const std::uint32_t ri = replicas_[op_replica_] == r ? op_replica_ : intern(r);
-    const cached& now = row(h);
-    const auto it = std::lower_bound(now.s.summary.begin(), now.s.summary.end(), ri,
-                                     [](const change_entry& x, std::uint32_t v) { return x.replica < v; });
-    const bool raises = it == now.s.summary.end() || it->replica != ri || it->max < counter;
-    const bool exact = !tracked_gaps_.empty() && tracked_gaps_.contains(r, counter) &&
-                       !(now.s.exact && now.s.exact->contains(r, counter));
-    if (!raises && !exact) return;
-    const auto at = it - now.s.summary.begin();
-    cached& e = change(h.id);
-    if (raises) {
-      if (at < static_cast<std::ptrdiff_t>(e.s.summary.size()) &&
-          e.s.summary[static_cast<std::size_t>(at)].replica == ri)
-        e.s.summary[static_cast<std::size_t>(at)].max = counter;
-      else
-        e.s.summary.insert(e.s.summary.begin() + at, change_entry{ri, counter});
+    record_dot(h, replica_index(r), counter);
+  }
+
+  /// Rules 2 and 3's dots (fold.hpp): d joins n's summary and becomes n's arrival; the new parent
+  /// gets nothing, since S(p) includes n's summary while n stays under p. The old parent (none and
+  /// TRASH aside) takes n's previous arrival, which S(old) must keep after n leaves, and for a move
+  /// d as well. O(1) rows changed besides the old parent's.
+  void record_relocation(handle n, handle old_parent, handle p, const replica_type& r, std::uint64_t counter,
+                         bool moved) {
+    const std::optional<dot> came = row(n).s.arrival;
+    record_change(n, r, counter);
+    if (old_parent.valid && old_parent.id != trash_node) {
+      if (came) record_dot(old_parent, came->replica, came->counter);
+      if (moved) record_change(old_parent, r, counter);
     }
-    if (exact) {
-      if (!e.s.exact) e.s.exact.emplace();
-      e.s.exact->observe(r, counter);
-    }
-    invalidate_upwards(h.id);
+    const std::optional<dot> now =
+        p.id == trash_node ? std::nullopt : std::optional<dot>(dot{replica_index(r), counter});  // TRASH has no S
+    if (now != came) change(n.id).s.arrival = now;
   }
 
   void merge_deleted(handle h, const replica_type& r, std::uint64_t counter, const version_vector_type* known) {
@@ -500,12 +502,18 @@ class table_store {
     std::uint64_t max;
     friend bool operator==(const change_entry&, const change_entry&) = default;
   };
+  struct dot {  // replica by table index
+    std::uint32_t replica;
+    std::uint64_t counter;
+    friend bool operator==(const dot&, const dot&) = default;
+  };
   // What a row holds, decoded; copyable so the journal can keep before-images.
   struct node_state {
     std::optional<node_id> parent;
     std::optional<bytes> order_key;
     std::optional<bytes> payload;
     std::optional<Key> writer;
+    std::optional<dot> arrival;                               // the op that attached it (record_relocation)
     boost::container::small_vector<change_entry, 2> summary;  // sorted by replica index
     std::optional<version_vector_type> exact;                 // summary ∩ tracked gaps; rare
     std::optional<version_vector_type> deleted_at;
@@ -527,12 +535,42 @@ class table_store {
   };
 
   static constexpr std::uint64_t max_seq = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-  static constexpr std::uint8_t meta_format = 1;
+  // 2: rows record their arrival and parents no longer hold their children's (record_relocation).
+  // Tables of format 1 are rebuilt from the log at the first writable open.
+  static constexpr std::uint8_t meta_format = 2;
   static constexpr std::size_t journal_chunk_ops = 128;
 
   [[nodiscard]] Tables* checked_tables() const {
     if (!tables_) throw std::logic_error("table_store: used before bind()");
     return &*tables_;
+  }
+  // Adds the dot (replica by table index) to h's summary, and to its exact dots if tracked.
+  void record_dot(handle h, std::uint32_t ri, std::uint64_t counter) {
+    const cached& now = row(h);
+    const auto it = std::lower_bound(now.s.summary.begin(), now.s.summary.end(), ri,
+                                     [](const change_entry& x, std::uint32_t v) { return x.replica < v; });
+    const bool raises = it == now.s.summary.end() || it->replica != ri || it->max < counter;
+    const replica_type& r = replicas_[ri];
+    const bool exact = !tracked_gaps_.empty() && tracked_gaps_.contains(r, counter) &&
+                       !(now.s.exact && now.s.exact->contains(r, counter));
+    if (!raises && !exact) return;
+    const auto at = it - now.s.summary.begin();
+    cached& e = change(h.id);
+    if (raises) {
+      if (at < static_cast<std::ptrdiff_t>(e.s.summary.size()) &&
+          e.s.summary[static_cast<std::size_t>(at)].replica == ri)
+        e.s.summary[static_cast<std::size_t>(at)].max = counter;
+      else
+        e.s.summary.insert(e.s.summary.begin() + at, change_entry{ri, counter});
+    }
+    if (exact) {
+      if (!e.s.exact) e.s.exact.emplace();
+      e.s.exact->observe(r, counter);
+    }
+    invalidate_upwards(h.id);
+  }
+  [[nodiscard]] std::uint32_t replica_index(const replica_type& r) {
+    return replicas_[op_replica_] == r ? op_replica_ : intern(r);
   }
   [[nodiscard]] static storage_error corrupt(const std::string& what) {
     return storage_error("table_store", "corrupt_row", what, false);
@@ -758,7 +796,7 @@ class table_store {
   }
 
   // The state column: summary, then flags and the rare parts; replicas by table index.
-  enum state_flags : std::uint8_t { has_exact = 1, has_deleted = 2, has_writer = 4 };
+  enum state_flags : std::uint8_t { has_exact = 1, has_deleted = 2, has_writer = 4, has_arrival = 8 };
   void encode_state(detail::binary_writer& w, const node_state& s) const {
     w.varint(s.summary.size());
     for (const change_entry& c : s.summary) {
@@ -766,13 +804,17 @@ class table_store {
       w.varint(c.max);
     }
     w.u8(static_cast<std::uint8_t>((s.exact ? has_exact : 0) | (s.deleted_at ? has_deleted : 0) |
-                                   (s.writer ? has_writer : 0)));
+                                   (s.writer ? has_writer : 0) | (s.arrival ? has_arrival : 0)));
     if (s.exact) encode_version_vector(w, *s.exact, write_replica_index());
     if (s.deleted_at) encode_version_vector(w, *s.deleted_at, write_replica_index());
     if (s.writer) {
       w.varint(s.writer->lamport);
       w.varint(replica_ids_.at(s.writer->replica));
       w.varint(s.writer->counter);
+    }
+    if (s.arrival) {
+      w.varint(s.arrival->replica);
+      w.varint(s.arrival->counter);
     }
   }
   void decode_state(detail::binary_reader& r, node_state& s) const {
@@ -786,7 +828,8 @@ class table_store {
       s.summary.push_back({static_cast<std::uint32_t>(replica), max});
     }
     const std::uint8_t flags = r.u8();
-    if (flags & ~(has_exact | has_deleted | has_writer)) throw detail::decode_failure("unknown state flags");
+    if (flags & ~(has_exact | has_deleted | has_writer | has_arrival))
+      throw detail::decode_failure("unknown state flags");
     if (flags & has_exact) s.exact = decode_version_vector<replica_type>(r, read_replica_index());
     if (flags & has_deleted) s.deleted_at = decode_version_vector<replica_type>(r, read_replica_index());
     if (s.deleted_at && s.deleted_at->empty()) throw detail::decode_failure("empty deleted_at");
@@ -798,6 +841,12 @@ class table_store {
       k.replica = replicas_[static_cast<std::size_t>(replica)];
       k.counter = r.varint();
       s.writer = std::move(k);
+    }
+    if (flags & has_arrival) {
+      const std::uint64_t replica = r.varint();
+      const std::uint64_t counter = r.varint();
+      if (replica >= replicas_.size() || counter == 0) throw detail::decode_failure("malformed arrival dot");
+      s.arrival = dot{static_cast<std::uint32_t>(replica), counter};
     }
   }
 
@@ -907,6 +956,9 @@ class table_store {
     w.varint(deleted_nodes_);
     w.u8(rebuild_required_ ? 1 : 0);
     w.varint(journal_limit_);
+  }
+  [[nodiscard]] static bool meta_is_older_format(std::string_view blob) noexcept {
+    return !blob.empty() && static_cast<std::uint8_t>(blob.front()) < meta_format;
   }
   void read_meta(std::string_view blob) {
     detail::binary_reader r(blob);
