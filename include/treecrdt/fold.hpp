@@ -31,9 +31,8 @@ template <MaterializedStore Store>
 /// own way with `record_relocation(n, old_parent, p, replica, counter, moved)` when every S(x) of
 /// rule 6 comes out the same (table_store keeps a parent's share with the child that brought it).
 template <MaterializedStore Store>
-void record_relocation(Store& s, typename Store::handle n, typename Store::handle old_parent,
-                       typename Store::handle p, const replica_of<typename Store::key_type>& replica,
-                       std::uint64_t counter, bool moved) {
+void record_relocation(Store& s, typename Store::handle n, typename Store::handle old_parent, typename Store::handle p,
+                       const replica_of<typename Store::key_type>& replica, std::uint64_t counter, bool moved) {
   if constexpr (requires { s.record_relocation(n, old_parent, p, replica, counter, moved); }) {
     s.record_relocation(n, old_parent, p, replica, counter, moved);
   } else {
