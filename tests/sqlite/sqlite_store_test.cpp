@@ -1,6 +1,8 @@
 // sqlite_store: the tree in tables of the document's SQLite database, through the table-store
 // conformance suite, with both key types.
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -40,3 +42,39 @@ struct sqlite_tables_location {
 #define TREECRDT_TABLE_STORE_FACTORIES \
   sqlite_tables_location<treecrdt::default_op_key>, sqlite_tables_location<treecrdt::compact_op_key>
 #include "conformance/table_store_conformance.ipp"
+
+TEST_CASE("sqlite tree tables: load_many finds the present ids among absent ones, sorted or not", "[tree_tables]") {
+  using treecrdt::node_id;
+  treecrdt_test::scratch_dir dir;
+  auto storage = treecrdt::sqlite_storage<>::open(dir.file("t.db"));
+  auto tables = treecrdt::sqlite_tree_tables::open(storage);
+  std::vector<treecrdt::tree_row> rows;
+  for (std::uint64_t i : {3u, 4u, 10u, 11u, 40u})
+    rows.push_back({node_id{7, i}, node_id{7, 1}, std::string("k"), treecrdt::tomb_state::not_deleted,
+                    std::string(1, static_cast<char>('a' + i % 20)), std::string("s")});
+  {
+    auto tx = storage.begin();
+    tables.put_all(rows);
+    tx.commit();
+  }
+  const auto ids_of = [](std::vector<treecrdt::tree_row> got) {
+    std::vector<node_id> out;
+    for (const auto& r : got) out.push_back(r.id);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  // Runs of absent ids before, between and after the rows; a present id right after an absent one.
+  std::vector<node_id> wanted;
+  for (std::uint64_t i = 0; i < 50; ++i) wanted.push_back(node_id{7, i});
+  wanted.push_back(node_id{6, 99});
+  wanted.push_back(node_id{8, 0});
+  const std::vector<node_id> present{node_id{7, 3}, node_id{7, 4}, node_id{7, 10}, node_id{7, 11}, node_id{7, 40}};
+  CHECK(ids_of(tables.load_many(wanted)) == present);
+  std::reverse(wanted.begin(), wanted.end());
+  CHECK(ids_of(tables.load_many(wanted)) == present);
+  const auto one = tables.load_many({node_id{7, 10}, node_id{7, 10}, node_id{7, 12}});
+  REQUIRE(one.size() == 1);
+  CHECK(one.front() == rows[2]);
+  CHECK(tables.load_many({}).empty());
+  CHECK(tables.load_many({node_id{9, 1}}).empty());
+}

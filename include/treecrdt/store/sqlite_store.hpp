@@ -25,6 +25,7 @@
 // set another value after opening the document). The tables are created, in one transaction, the first time a document
 // with this store opens the database; a database written only by documents with another store has none, and gets them
 // then (the tree is then folded from the log once).
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -72,27 +73,55 @@ class sqlite_tree_tables {
 
   [[nodiscard]] std::optional<tree_row> load(node_id id) {
     auto u = st_->load.use();
-    u.bind_blob(1, detail::node_id_bytes(id));
+    const detail::node_id_raw key(id);
+    u.bind_blob_borrowed(1, key.view());
     if (!u.step()) return std::nullopt;
     return read_row(u, id, 0);
   }
+  /// One cursor over the ids in order: each seek finds the first row at or after an id, so every
+  /// id before that row is known absent without a seek of its own (a run of new nodes costs one).
   [[nodiscard]] std::vector<tree_row> load_many(const std::vector<node_id>& ids) {
+    std::vector<node_id> sorted_copy;
+    const std::vector<node_id>* order = &ids;
+    if (!std::is_sorted(ids.begin(), ids.end())) {
+      sorted_copy = ids;
+      std::sort(sorted_copy.begin(), sorted_copy.end());
+      order = &sorted_copy;
+    }
     std::vector<tree_row> out;
-    for (const node_id& id : ids)
-      if (auto r = load(id)) out.push_back(std::move(*r));
+    node_id next_row{};  // the first row after the last id sought, when known
+    bool next_known = false;
+    for (std::size_t i = 0; i < order->size(); ++i) {
+      const node_id& id = (*order)[i];
+      if ((next_known && id < next_row) || (i > 0 && (*order)[i - 1] == id)) continue;
+      auto u = st_->seek.use();
+      const detail::node_id_raw key(id);
+      u.bind_blob_borrowed(1, key.view());
+      if (!u.step()) break;  // no row at or after id: the rest are absent too
+      const node_id found = read_id(u, 5);
+      if (found == id) {
+        out.push_back(read_row(u, id, 0));
+        next_known = false;
+      } else {
+        next_row = found;
+        next_known = true;
+      }
+    }
     return out;
   }
   void put(const tree_row& r) {
     auto u = st_->put.use();
-    u.bind_blob(1, detail::node_id_bytes(r.id));
+    const detail::node_id_raw id(r.id);
+    u.bind_blob_borrowed(1, id.view());
+    std::optional<detail::node_id_raw> parent;
     if (r.parent)
-      u.bind_blob(2, detail::node_id_bytes(*r.parent));
+      u.bind_blob_borrowed(2, parent.emplace(*r.parent).view());
     else
       u.bind_null(2);
     bind_optional(u, 3, r.order_key);
     u.bind(4, static_cast<std::int64_t>(r.tomb));
     bind_optional(u, 5, r.payload);
-    u.bind_blob(6, r.state);
+    u.bind_blob_borrowed(6, r.state);
     u.run();
   }
   void put_all(const std::vector<tree_row>& rows) {
@@ -101,10 +130,11 @@ class sqlite_tree_tables {
   void update_states(const std::vector<tree_row>& rows) {
     for (const tree_row& r : rows) {
       auto u = st_->update_state.use();
-      u.bind_blob(1, detail::node_id_bytes(r.id));
+      const detail::node_id_raw id(r.id);
+      u.bind_blob_borrowed(1, id.view());
       u.bind(2, static_cast<std::int64_t>(r.tomb));
       bind_optional(u, 3, r.payload);
-      u.bind_blob(4, r.state);
+      u.bind_blob_borrowed(4, r.state);
       u.run();
     }
   }
@@ -209,6 +239,10 @@ class sqlite_tree_tables {
     explicit statements(const sqlite::connection& c)
         : load(c, "SELECT parent, order_key, tomb, payload, state FROM treecrdt_tree WHERE id = ?1",
                "tree: reading a node"),
+          seek(c,
+               "SELECT parent, order_key, tomb, payload, state, id FROM treecrdt_tree WHERE id >= ?1 ORDER BY id LIMIT "
+               "1",
+               "tree: reading nodes"),
           put(c,
               "INSERT INTO treecrdt_tree (id, parent, order_key, tomb, payload, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
               " ON CONFLICT (id) DO UPDATE SET parent = excluded.parent, order_key = excluded.order_key,"
@@ -251,7 +285,7 @@ class sqlite_tree_tables {
                          "tree: reading the journal"),
           journal_erase(c, "DELETE FROM treecrdt_tree_journal WHERE last_seq = ?1", "tree: dropping a journal chunk"),
           journal_trim(c, "DELETE FROM treecrdt_tree_journal WHERE last_seq <= ?1", "tree: trimming the journal") {}
-    sqlite::statement load, put, update_state, erase, children, first, last, next_from, prev_from, rows_first,
+    sqlite::statement load, seek, put, update_state, erase, children, first, last, next_from, prev_from, rows_first,
         rows_after, clear_rows, clear_journal, load_meta, store_meta, journal_append, journal_newest, journal_erase,
         journal_trim;
   };
@@ -260,7 +294,7 @@ class sqlite_tree_tables {
 
   static void bind_optional(sqlite::statement_use& u, int index, const std::optional<bytes>& b) {
     if (b)
-      u.bind_blob(index, *b);
+      u.bind_blob_borrowed(index, *b);
     else
       u.bind_null(index);
   }

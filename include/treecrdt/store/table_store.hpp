@@ -28,6 +28,7 @@
 // Checkpoints: a table store is its own checkpoint (its tables are the state at the head, written
 // with the log), so the document writes none for it and never restores one into it.
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -144,13 +145,16 @@ class table_store {
     std::sort(wanted.begin(), wanted.end());
     wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
     if (wanted.empty()) return;
-    std::unordered_set<node_id> found;
-    for (const tree_row& row : checked_tables()->load_many(wanted)) {
-      found.insert(row.id);
-      cache_.try_emplace(row.id, decode_row(row));
+    std::vector<tree_row> rows = checked_tables()->load_many(wanted);
+    std::sort(rows.begin(), rows.end(), [](const tree_row& a, const tree_row& b) { return a.id < b.id; });
+    cache_.reserve(cache_.size() + rows.size());
+    auto next = rows.begin();
+    for (const node_id& id : wanted) {
+      if (next != rows.end() && next->id == id)
+        cache_.try_emplace(id, decode_row(*next++));
+      else
+        absent_.insert(id);
     }
-    for (const node_id& id : wanted)
-      if (!found.contains(id)) absent_.insert(id);
   }
 
   // ---- structure (the fold) --------------------------------------------------------------------
@@ -578,16 +582,26 @@ class table_store {
 
   // ---- the cache -------------------------------------------------------------------------------
 
+  // An op looks its two nodes up many times: the last two rows found are remembered (the map's
+  // elements stay put until erased, and every erase forgets them).
   [[nodiscard]] cached* lookup(node_id id) const {
+    for (const recent_row& m : recent_)
+      if (m.row && m.id == id) return m.row;
     if (const auto it = cache_.find(id); it != cache_.end()) {
       it->second.used = true;
-      return &it->second;
+      return remember(id, it->second);
     }
     if (absent_.contains(id)) return nullptr;
     auto r = checked_tables()->load(id);
     if (!r) return nullptr;
-    return &cache_.try_emplace(id, decode_row(*r)).first->second;
+    return remember(id, cache_.try_emplace(id, decode_row(*r)).first->second);
   }
+  cached* remember(node_id id, cached& e) const {
+    recent_[recent_next_] = {id, &e};
+    recent_next_ ^= 1;
+    return &e;
+  }
+  void forget_recent() const noexcept { recent_ = {}; }
   [[nodiscard]] cached& row(handle h) const {
     cached* e = lookup(h.id);
     if (!e) throw corrupt("node " + to_hex(h.id) + " has no row in the tree tables");
@@ -627,6 +641,7 @@ class table_store {
   // Second chance: rows not read since the last pass go first; if that is not enough, any clean
   // row. Called only where nothing unwritten is cached and no caller holds a reference.
   void evict() const {
+    forget_recent();
     const std::size_t target = cache_limit_ - cache_limit_ / 4;
     for (auto it = cache_.begin(); it != cache_.end();)
       if (!it->second.used && !it->second.dirty && !is_reserved(it->first))
@@ -638,6 +653,7 @@ class table_store {
     if (absent_.size() > cache_limit_) absent_.clear();
   }
   void drop_rows() const {
+    forget_recent();
     cache_.clear();
     absent_.clear();
   }
@@ -653,6 +669,7 @@ class table_store {
     // Rows in place under the same parent change no index entry: only their state is rewritten.
     std::vector<tree_row> placed;
     std::vector<tree_row> in_place;
+    placed.reserve(dirty_.size());
     for (const node_id& id : dirty_) {
       const auto it = cache_.find(id);
       if (it == cache_.end() || !it->second.dirty) continue;  // undone creation, or listed twice
@@ -755,6 +772,7 @@ class table_store {
       cached& e = row(handle{id, true});
       if (e.s.deleted_at) --deleted_nodes_;
       if (!it->second) {  // created by this op: gone again
+        forget_recent();
         cache_.erase(id);
         tables_->erase(id);
         absent_.insert(id);
@@ -989,6 +1007,12 @@ class table_store {
 
   mutable std::optional<Tables> tables_;  // mutable: reads write pending rows before a query
   mutable std::unordered_map<node_id, cached> cache_;
+  struct recent_row {
+    node_id id;
+    cached* row = nullptr;
+  };
+  mutable std::array<recent_row, 2> recent_{};  // lookup()'s memory; see there
+  mutable unsigned recent_next_ = 0;
   mutable std::unordered_set<node_id> absent_;     // known not to exist (prefetch, undone creations)
   mutable std::vector<node_id> dirty_;             // rows changed since the last write
   mutable std::unordered_set<node_id> undecided_;  // verdicts to decide before commit
