@@ -28,6 +28,9 @@
 //
 // Optional capabilities, detected with the concepts at the end of this file (memory_store has all):
 //   begin_op(key)                 called by apply_op before each op (journals, version tracking)
+//   record_relocation(n, old_parent, p, replica, counter, moved)   records the dots of rules 2 and 3
+//                                 its own way instead of record_change on each node (fold.hpp), as
+//                                 long as every S(x) of rule 6 comes out the same (table_store)
 //   RewindableStore               an undo journal: rewind_cost(k), rewind_before(k), start_journal
 //   DeltaSnapshotStore            incremental checkpoints: mark_checkpoint, snapshot_since, restore_delta
 //   needs_rebuild()               the store cannot stay exact without a fold from the start

@@ -10,8 +10,8 @@
 //   tomb       0 never deleted, 1 deleted but alive (rule 6), 2 tombstoned; 3 = "not decided yet",
 //              only ever inside a transaction (table_store decides every verdict before commit)
 //   payload    the visible payload; NULL for none
-//   state      what rule 6 needs (change summary, exact dots, deleted_at, payload writer), encoded
-//              by table_store; opaque to the tables
+//   state      what rule 6 needs (change summary, arrival dot, exact dots, deleted_at, payload
+//              writer), encoded by table_store; opaque to the tables
 // plus one metadata blob (the store's head, replica table, folded version) and an undo journal of
 // chunks (first_seq, last_seq, ops): the before-images of the rows each recent op changed.
 //
