@@ -2,8 +2,11 @@
 // conformance suite, with both key types.
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "scratch_dir.hpp"
@@ -77,4 +80,60 @@ TEST_CASE("sqlite tree tables: load_many finds the present ids among absent ones
   CHECK(one.front() == rows[2]);
   CHECK(tables.load_many({}).empty());
   CHECK(tables.load_many({node_id{9, 1}}).empty());
+}
+
+namespace {
+// sqlite_tree_tables that counts the rows read one at a time and the batched reads.
+struct counting_tables : treecrdt::sqlite_tree_tables {
+  inline static std::size_t single_loads = 0;
+  inline static std::size_t batched_loads = 0;
+  template <class Key>
+  [[nodiscard]] static counting_tables open(treecrdt::sqlite_storage<Key>& storage) {
+    return counting_tables(treecrdt::sqlite_tree_tables::open(storage));
+  }
+  [[nodiscard]] std::optional<treecrdt::tree_row> load(treecrdt::node_id id) {
+    ++single_loads;
+    return sqlite_tree_tables::load(id);
+  }
+  [[nodiscard]] std::vector<treecrdt::tree_row> load_many(const std::vector<treecrdt::node_id>& ids) {
+    ++batched_loads;
+    return sqlite_tree_tables::load_many(ids);
+  }
+
+ private:
+  explicit counting_tables(treecrdt::sqlite_tree_tables t) : sqlite_tree_tables(std::move(t)) {}
+};
+}  // namespace
+
+TEST_CASE("sqlite_store: a batch that fits the row cache reads its rows in one batched read, none on its own",
+          "[table_store]") {
+  using key = treecrdt::default_op_key;
+  using doc_t = treecrdt::document<key, treecrdt::sqlite_storage<key>, treecrdt::table_store<key, counting_tables>>;
+  treecrdt_test::scratch_dir dir;
+  doc_t doc(treecrdt::sqlite_storage<key>::open(dir.file("c.db")), treecrdt_test::test_replica<key>(9));
+  doc.store().set_cache_limit(64);
+  const auto r = treecrdt_test::test_replica<key>(1);
+  std::uint64_t counter = 0;
+  const auto insert = [&](treecrdt::node_id parent, treecrdt::node_id node) {
+    ++counter;
+    return treecrdt::make_insert(key{counter, r, counter}, parent, node, std::string("k"));
+  };
+  std::vector<treecrdt::op<key>> tree;
+  for (std::uint64_t i = 1; i <= 300; ++i) tree.push_back(insert(treecrdt::root_node, treecrdt::node_id{5, i}));
+  doc.apply(tree);
+  for (std::uint64_t round = 0; round < 5; ++round) {
+    // 20 new nodes under parents spread over the tree: 40 ids, more than the cache has room for
+    // after the previous batch unless it makes room before reading.
+    std::vector<treecrdt::op<key>> batch;
+    for (std::uint64_t i = 0; i < 20; ++i)
+      batch.push_back(
+          insert(treecrdt::node_id{5, 1 + (round * 53 + i * 13) % 300}, treecrdt::node_id{6, round * 20 + i}));
+    counting_tables::single_loads = 0;
+    counting_tables::batched_loads = 0;
+    doc.apply(batch);
+    CHECK(counting_tables::single_loads == 0u);
+    CHECK(counting_tables::batched_loads == 1u);
+    CHECK(doc.store().cached_rows() <= 64u);
+  }
+  CHECK(doc.store().node_count() == 2u + 300u + 100u);  // ROOT and TRASH too
 }

@@ -137,8 +137,17 @@ class table_store {
   [[nodiscard]] std::size_t cached_rows() const noexcept { return cache_.size(); }
 
   /// Loads the rows of `ids` not cached yet in one round trip, and remembers which do not exist, so
-  /// that folding a batch touching them costs no lookup per op.
+  /// that folding a batch touching them costs no lookup per op. Room for them is made first: an
+  /// eviction in the middle of the batch would drop the rows prefetched for its later ops (they are
+  /// not read yet, so second chance takes them first) and read each again on its own.
   void prefetch_nodes(const std::vector<node_id>& ids) {
+    if (cache_.size() + ids.size() > cache_limit_) {
+      if (tables_ && tables_->in_transaction()) {
+        write_journal_chunk();
+        write_dirty_rows();
+      }
+      evict(cache_limit_ > ids.size() ? cache_limit_ - ids.size() : 0);
+    }
     std::vector<node_id> wanted;
     for (const node_id& id : ids)
       if (!cache_.contains(id) && !absent_.contains(id)) wanted.push_back(id);
@@ -640,9 +649,9 @@ class table_store {
   }
   // Second chance: rows not read since the last pass go first; if that is not enough, any clean
   // row. Called only where nothing unwritten is cached and no caller holds a reference.
-  void evict() const {
+  void evict() const { evict(cache_limit_ - cache_limit_ / 4); }
+  void evict(std::size_t target) const {
     forget_recent();
-    const std::size_t target = cache_limit_ - cache_limit_ / 4;
     for (auto it = cache_.begin(); it != cache_.end();)
       if (!it->second.used && !it->second.dirty && !is_reserved(it->first))
         it = cache_.erase(it);
