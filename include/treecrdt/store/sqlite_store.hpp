@@ -240,8 +240,8 @@ class sqlite_tree_tables {
         : load(c, "SELECT parent, order_key, tomb, payload, state FROM treecrdt_tree WHERE id = ?1",
                "tree: reading a node"),
           seek(c,
-               "SELECT parent, order_key, tomb, payload, state, id FROM treecrdt_tree WHERE id >= ?1 ORDER BY id LIMIT "
-               "1",
+               "SELECT parent, order_key, tomb, payload, state, id FROM treecrdt_tree WHERE id >= ?1"
+               " ORDER BY id LIMIT 1",
                "tree: reading nodes"),
           put(c,
               "INSERT INTO treecrdt_tree (id, parent, order_key, tomb, payload, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
