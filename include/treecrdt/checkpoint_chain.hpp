@@ -123,14 +123,12 @@ void write_checkpoint(Ctx& ctx, const typename Ctx::key_type& key, std::uint64_t
   std::string& blob = chain.buffer;
   std::optional<key_type> base;
   if constexpr (DeltaSnapshotStore<store_type>) {
+    const std::uint64_t budget = chain.delta_budget(ctx.options.rebase_ratio, ctx.options.min_delta_budget);
     if (!chain.empty() && chain.links().size() < max_chain_links && chain.newest().mark &&
-        chain.delta_bytes() < chain.delta_budget(ctx.options.rebase_ratio, ctx.options.min_delta_budget) &&
-        ctx.store.can_snapshot_since(*chain.newest().mark)) {
+        chain.delta_bytes() < budget && ctx.store.can_snapshot_since(*chain.newest().mark)) {
       encode_delta_checkpoint(blob, ctx.store, *chain.newest().mark, key, seq, chain.newest().info);
       // Otherwise the deltas would outweigh the base: rebase.
-      if (chain.delta_bytes() + blob.size() <=
-          chain.delta_budget(ctx.options.rebase_ratio, ctx.options.min_delta_budget))
-        base = chain.newest().info.key;
+      if (chain.delta_bytes() + blob.size() <= budget) base = chain.newest().info.key;
     }
   }
   if (!base) encode_checkpoint(blob, ctx.store, key, seq);

@@ -24,15 +24,22 @@ inline constexpr node_id trash_node{~std::uint64_t{0}, ~std::uint64_t{0}};
 
 [[nodiscard]] constexpr bool is_reserved(node_id n) noexcept { return n == root_node || n == trash_node; }
 
-/// 32 lowercase hex digits, most significant first.
-[[nodiscard]] inline std::string to_hex(node_id n) {
-  std::string raw(16, '\0');
-  for (int i = 0; i < 8; ++i) {
-    raw[static_cast<std::size_t>(i)] = static_cast<char>(n.hi >> (56 - 8 * i));
-    raw[static_cast<std::size_t>(8 + i)] = static_cast<char>(n.lo >> (56 - 8 * i));
+namespace detail {
+/// A node id as 16 bytes, big-endian hi then lo (byte order = id order), on the stack.
+struct node_id_raw {
+  explicit node_id_raw(node_id n) noexcept {
+    for (int i = 0; i < 8; ++i) {
+      raw[i] = static_cast<char>(n.hi >> (56 - 8 * i));
+      raw[8 + i] = static_cast<char>(n.lo >> (56 - 8 * i));
+    }
   }
-  return detail::to_hex(raw);
-}
+  [[nodiscard]] std::string_view view() const noexcept { return {raw, sizeof raw}; }
+  char raw[16];
+};
+}  // namespace detail
+
+/// 32 lowercase hex digits, most significant first.
+[[nodiscard]] inline std::string to_hex(node_id n) { return detail::to_hex(detail::node_id_raw(n).view()); }
 
 /// Parses exactly 32 hex digits; nullopt otherwise (a wrong-length id is malformed, SPEC §3).
 [[nodiscard]] inline std::optional<node_id> node_id_from_hex(std::string_view hex) {

@@ -58,19 +58,8 @@ struct journal_chunk {
 };
 
 namespace detail {
-/// Node ids as the tables store them: 16 bytes, big-endian, so byte order is id order. On the
-/// stack, for binding without a copy.
-struct node_id_raw {
-  explicit node_id_raw(node_id n) noexcept {
-    for (int i = 0; i < 8; ++i) {
-      raw[i] = static_cast<char>(n.hi >> (56 - 8 * i));
-      raw[8 + i] = static_cast<char>(n.lo >> (56 - 8 * i));
-    }
-  }
-  [[nodiscard]] std::string_view view() const noexcept { return {raw, sizeof raw}; }
-  char raw[16];
-};
-/// The same as a string.
+/// Node ids as the tables store them: 16 bytes, big-endian, so byte order is id order
+/// (node_id_raw, node_id.hpp).
 [[nodiscard]] inline std::string node_id_bytes(node_id n) { return std::string(node_id_raw(n).view()); }
 /// Inverse of node_id_bytes; throws decode_failure for anything but 16 bytes.
 [[nodiscard]] inline node_id node_id_from_bytes(std::string_view raw) {
